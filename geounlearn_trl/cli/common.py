@@ -1,0 +1,44 @@
+"""Plumbing shared by the commands: flag parsing with TRL's TrlParser, logging, and saving what a run resolved."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import yaml
+from trl import TrlParser
+
+# Hub-facing secrets never leave the process: not in saved configs, not in logs, not in cards.
+SECRET_FIELDS = ("hub_token", "push_to_hub_token", "token")
+
+
+def parse_flags(dataclass_types: tuple, argv: list[str] | None):
+    """``TrlParser`` over ``dataclass_types``: ``--config recipe.yaml`` (with an ``env:`` block), flags override it."""
+    parser = TrlParser(dataclass_types)
+    return parser.parse_args_and_config(args=sys.argv[1:] if argv is None else argv)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level, stream=sys.stderr)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def public_dict(obj) -> dict:
+    """A dataclass (or TrainingArguments) as plain data, secrets removed."""
+    data = obj.to_dict() if hasattr(obj, "to_dict") else dataclasses.asdict(obj)
+    return {key: value for key, value in data.items() if key not in SECRET_FIELDS}
+
+
+def save_resolved_config(output_dir: str, sections: dict[str, object], filename: str = "geounlearn_config.yaml") -> Path:
+    """Write every argument the run resolved (defaults included), by section, as YAML beside the adapter."""
+    path = Path(output_dir) / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {name: public_dict(section) for name, section in sections.items()}
+    # Round-trip through JSON so enums, paths and dtypes become plain strings YAML can hold.
+    data = json.loads(json.dumps(data, default=str))
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path

@@ -1,0 +1,48 @@
+"""The ``geounlearn-trl`` entry point: ``geounlearn-trl <command> [flags]``.
+
+Each command is a module ``geounlearn_trl.cli.<command>`` with a ``main(argv)``; the module form
+``python -m geounlearn_trl.cli.<command>`` works too, which is what ``accelerate launch`` runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "unlearn": "Gradient-ascent stereotype unlearning (GradientAscentTrainer).",
+    "demo": "The main job on the embedded model: unlearn, then stereotype/unknown/control rates before vs after.",
+    "respond": "Collect a model's answers to MCQ questions (generate or option log-likelihood).",
+    "score": "Parse and score collected answers.",
+    "report": "Markdown table and plots over several scored runs.",
+    "anchors": "Build or import an anchor-term dictionary for selective relabeling.",
+    "reinforce": "Fine-tune a reinforced adapter on the target text.",
+    "relabel": "Build generic labels from base vs reinforced logits.",
+    "selective": "Fine-tune toward the generic labels (SelectiveRelabelTrainer).",
+    "prompts": "Generate or load familiarity prompts.",
+    "familiarity": "Completion and probability familiarity, before vs after.",
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: geounlearn-trl <command> [flags]   (geounlearn-trl <command> --help for its flags)", "", "commands:"]
+    lines += [f"  {name:<{width}}  {summary}" for name, summary in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"geounlearn-trl: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(f"geounlearn_trl.cli.{command}")
+    return module.main(rest) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""``geounlearn-trl unlearn``: gradient-ascent stereotype unlearning with :class:`GradientAscentTrainer`.
+
+Accepts the original ``main.py`` flags (``--model_name --learning_rate --weights KL UNLEARN UNK --output_dir --dataset
+--log_dir --language``), a YAML recipe (``--config``), and every :class:`GradientAscentConfig` / ``trl.ModelConfig``
+flag. Saves the adapter (or model), the tokenizer and the fully resolved config in ``--output_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+
+import datasets
+from trl import ModelConfig, get_peft_config
+
+from ..models import EMBEDDED_MODEL_NAME, load_model, load_tokenizer, resolve_model_path
+from ..prompting import wants_chat_template
+from ..trainers.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
+from ..unlearn_data import (
+    build_gradient_ascent_dataset,
+    load_language_mcq,
+    load_retain,
+    parse_languages,
+    sample_retain_path,
+)
+from ..mcq import split_by_pair
+from .common import parse_flags, save_resolved_config, setup_logging
+
+logger = logging.getLogger("geounlearn_trl.unlearn")
+
+
+@dataclass
+class UnlearnArguments:
+    """What to unlearn, from which data. The original script's flag names are kept."""
+
+    model_name: str | None = field(
+        default=None, metadata={"help": f"Alias of --model_name_or_path (the original flag). Default: {EMBEDDED_MODEL_NAME}."}
+    )
+    dataset: str | None = field(
+        default=None,
+        metadata={"help": "MCQ stereotype data (CSV/JSON/JSONL path or Hub id). Default: the shipped sample of --language."},
+    )
+    language: str = field(default="en", metadata={"help": "Language pack code, or several comma-separated (en,fr,hi)."})
+    weights: list[float] | None = field(
+        default=None, metadata={"help": "KL UNLEARN UNK weights (the original flag); overrides --kl_weight etc."}
+    )
+    log_dir: str | None = field(default=None, metadata={"help": "Where TensorBoard logs and the log history go."})
+    retain_dataset: str | None = field(
+        default=None,
+        metadata={"help": "Retain set (question/answer or text columns). Default: the shipped retain sample per language."},
+    )
+    eval_fraction: float = field(
+        default=0.2, metadata={"help": "Held-out share of (identity, attribute) pairs, never trained on."}
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use at most this many training questions."})
+    skip_bad_rows: bool = field(default=False, metadata={"help": "Skip malformed MCQ rows (counted) instead of failing."})
+
+
+def apply_original_flags(script_args: UnlearnArguments, training_args: GradientAscentConfig, model_args: ModelConfig) -> None:
+    if script_args.model_name:
+        model_args.model_name_or_path = script_args.model_name
+    model_args.model_name_or_path = model_args.model_name_or_path or EMBEDDED_MODEL_NAME
+    if script_args.weights is not None:
+        if len(script_args.weights) != 3:
+            raise ValueError(f"--weights takes three numbers KL UNLEARN UNK, got {script_args.weights}")
+        training_args.kl_weight, training_args.unlearn_weight, training_args.unk_weight = script_args.weights
+    if script_args.log_dir:
+        # transformers' TensorBoard callback reads its folder from this variable.
+        os.environ["TENSORBOARD_LOGGING_DIR"] = script_args.log_dir
+
+
+def build_datasets(script_args: UnlearnArguments, tokenizer, seed: int, use_chat_template: bool, max_length: int | None):
+    """Per language: load, split by (identity, attribute) pair, tokenise; then concatenate the languages."""
+    train_parts, eval_parts = [], []
+    for language in parse_languages(script_args.language):
+        mcq = load_language_mcq(script_args.dataset, language, script_args.skip_bad_rows)
+        if mcq.info.description:
+            logger.warning("%s: %s", script_args.dataset or language, mcq.info.description)
+        train_mcq, eval_mcq = split_by_pair(mcq, script_args.eval_fraction, seed)
+        if script_args.max_train_samples is not None:
+            train_mcq = train_mcq.select(range(min(script_args.max_train_samples, len(train_mcq))))
+        retain = load_retain(script_args.retain_dataset or sample_retain_path(language))
+        encode = lambda rows: build_gradient_ascent_dataset(  # noqa: E731
+            rows, retain, tokenizer, language, seed, use_chat_template, max_length
+        )
+        train_parts.append(encode(train_mcq))
+        if len(eval_mcq):
+            eval_parts.append(encode(eval_mcq))
+    train = datasets.concatenate_datasets(train_parts).shuffle(seed=seed)
+    return train, (datasets.concatenate_datasets(eval_parts) if eval_parts else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    setup_logging()
+    script_args, training_args, model_args = parse_flags((UnlearnArguments, GradientAscentConfig, ModelConfig), argv)
+    apply_original_flags(script_args, training_args, model_args)
+    if (model_args.load_in_4bit or model_args.load_in_8bit) and not model_args.use_peft:
+        raise ValueError("Quantised (4/8-bit) weights can't be trained directly: add --use_peft for QLoRA.")
+
+    model_path = resolve_model_path(model_args.model_name_or_path)
+    tokenizer = load_tokenizer(model_path, trust_remote_code=training_args.trust_remote_code)
+    use_chat_template = wants_chat_template(tokenizer, training_args.use_chat_template)
+    train_dataset, eval_dataset = build_datasets(
+        script_args, tokenizer, training_args.seed, use_chat_template, training_args.max_length
+    )
+    logger.info("Training on %d questions (%s), %d held out", len(train_dataset), script_args.language,
+                len(eval_dataset) if eval_dataset is not None else 0)
+
+    model = load_model(model_args, trust_remote_code=training_args.trust_remote_code)
+    # Full fine-tuning keeps a frozen copy as the reference; with LoRA the adapter is simply disabled.
+    ref_model = None if model_args.use_peft else load_model(model_args, trust_remote_code=training_args.trust_remote_code)
+    trainer = GradientAscentTrainer(
+        model=model,
+        ref_model=ref_model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset if training_args.eval_strategy != "no" else None,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+    )
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model(training_args.output_dir)
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(training_args.output_dir)
+        save_resolved_config(
+            training_args.output_dir,
+            {"script": script_args, "training": training_args, "model": model_args},
+        )
+        summary = {"stop_reason": trainer.stop_reason, "log_history": trainer.state.log_history}
+        for folder in {training_args.output_dir, script_args.log_dir} - {None}:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, "training_log.json"), "w", encoding="utf-8") as handle:
+                json.dump(summary, handle, indent=2)
+        if trainer.stop_reason:
+            logger.warning("Training stopped early: %s", trainer.stop_reason)
+        logger.info("Saved to %s", training_args.output_dir)
+    if training_args.push_to_hub:
+        trainer.push_to_hub()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
