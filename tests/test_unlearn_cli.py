@@ -1,0 +1,110 @@
+"""`geounlearn-trl unlearn` end to end: the original flags, recipes, saved outputs, and the embedded model in 4-bit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from geounlearn_trl.cli import unlearn
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_cli(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "geounlearn_trl.cli.main", "unlearn", *args],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, "HF_HUB_TOKEN": "", "HF_TOKEN": ""},
+    )
+
+
+def test_original_flags_on_tiny_model(tmp_path, tiny_model_dir):
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    result = run_cli([
+        "--model_name", tiny_model_dir, "--learning_rate", "1e-3", "--weights", "1.0", "0.25", "0.5",
+        "--output_dir", str(out), "--dataset", os.path.join(REPO, "geounlearn_trl/data/sample_mcq_hi.csv"),
+        "--log_dir", str(logs), "--language", "hi",
+        "--use_peft", "--lora_target_modules", "all-linear", "--max_steps", "2", "--per_device_train_batch_size", "2",
+        "--logging_steps", "1", "--report_to", "none", "--use_cpu", "--save_strategy", "no",
+    ])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (out / "adapter_model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    config = yaml.safe_load((out / "geounlearn_config.yaml").read_text(encoding="utf-8"))
+    assert config["training"]["kl_weight"] == 1.0 and config["training"]["unlearn_weight"] == 0.25
+    assert config["training"]["unk_weight"] == 0.5 and config["training"]["learning_rate"] == 1e-3
+    assert config["model"]["model_name_or_path"] == tiny_model_dir and config["script"]["language"] == "hi"
+    log = json.loads((logs / "training_log.json").read_text())
+    steps = [entry for entry in log["log_history"] if "unlearn_nll" in entry]
+    assert len(steps) == 2 and all(entry["kl"] >= 0 for entry in steps)
+
+
+def test_recipe_with_flag_override(tmp_path, tiny_model_dir, monkeypatch):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "model_name_or_path": tiny_model_dir, "use_peft": True, "lora_target_modules": "all-linear",
+        "language": "en", "max_steps": 1, "per_device_train_batch_size": 2, "report_to": "none", "use_cpu": True,
+        "save_strategy": "no", "unk_weight": 0.9, "output_dir": str(tmp_path / "from_recipe"),
+    }))
+    assert unlearn.main(["--config", str(recipe), "--unk_weight", "0.7", "--max_train_samples", "4"]) == 0
+    config = yaml.safe_load((tmp_path / "from_recipe" / "geounlearn_config.yaml").read_text())
+    assert config["training"]["unk_weight"] == 0.7  # the flag beats the recipe
+    assert config["script"]["max_train_samples"] == 4
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--weights", "1", "2"], "three numbers"),
+        (["--language", "xx"], "Available: en, fr, hi"),
+        (["--model_name", "./no-such-model"], "no such folder"),
+        (["--load_in_4bit"], "add --use_peft"),
+        (["--dataset", "missing.csv"], "missing.csv: no such file"),
+    ],
+)
+def test_bad_input_is_a_clear_error(tmp_path, tiny_model_dir, args, message):
+    base = ["--model_name", tiny_model_dir, "--output_dir", str(tmp_path / "o"), "--use_cpu", "--report_to", "none"]
+    with pytest.raises(Exception, match=message):
+        unlearn.main(base + args)
+
+
+def test_published_recipes_parse():
+    from trl import ModelConfig, TrlParser
+
+    from geounlearn_trl.trainers.gradient_ascent import GradientAscentConfig
+
+    recipe_dir = os.path.join(REPO, "recipes", "gradient_ascent")
+    for name in sorted(os.listdir(recipe_dir)):
+        parser = TrlParser((unlearn.UnlearnArguments, GradientAscentConfig, ModelConfig))
+        script, training, model = parser.parse_args_and_config(
+            args=["--config", os.path.join(recipe_dir, name), "--output_dir", "/tmp/unused"]
+        )
+        assert training.kl_weight == 1.0 and training.unlearn_weight == 0.25 and training.unk_weight == 0.5, name
+
+
+@pytest.mark.slow
+def test_embedded_model_4bit_qlora_with_original_flags(tmp_path, shared_data):
+    """A few QLoRA steps on the embedded SmolLM2 in 4-bit nf4 through the CLI, on real SeeGULL rows."""
+    out = tmp_path / "qlora"
+    result = run_cli([
+        "--model_name", "smollm2-135m-instruct", "--learning_rate", "1e-4", "--weights", "1.0", "0.25", "0.5",
+        "--output_dir", str(out), "--dataset", str(shared_data / "seegull_mcq/mcq_stereotype_dataset_en.csv"),
+        "--log_dir", str(tmp_path / "logs"), "--language", "en",
+        "--load_in_4bit", "--use_bnb_nested_quant", "--use_peft", "--lora_target_modules", "all-linear",
+        "--max_train_samples", "12", "--max_steps", "3", "--per_device_train_batch_size", "4", "--max_length", "128",
+        "--logging_steps", "1", "--report_to", "none", "--use_cpu", "--save_strategy", "no",
+    ])
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = json.loads((out / "training_log.json").read_text())
+    steps = [entry for entry in log["log_history"] if "unlearn_nll" in entry]
+    assert len(steps) == 3
+    for entry in steps:
+        assert 0 < entry["unlearn_nll"] < 30 and 0 < entry["unk_nll"] < 30 and 0 <= entry["kl"] < 1
+    assert steps[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # adapter starts at zero: model == reference
+    adapter_config = json.loads((out / "adapter_config.json").read_text())
+    assert adapter_config["r"] > 0
+    config = yaml.safe_load((out / "geounlearn_config.yaml").read_text())
+    assert config["model"]["load_in_4bit"] is True and config["model"]["use_bnb_nested_quant"] is True
