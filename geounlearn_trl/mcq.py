@@ -178,8 +178,17 @@ class PresentedQuestion:
     unknown_phrase: str
 
 
-def present_question(row: dict, pack: LanguagePack, seed: int, unknown_phrase: str | None = None) -> PresentedQuestion:
+PROMPT_STYLES = ("options", "cloze")
+
+
+def present_question(
+    row: dict, pack: LanguagePack, seed: int, unknown_phrase: str | None = None, prompt_style: str = "options"
+) -> PresentedQuestion:
     """Add one of the language's unknown phrases as an extra option and shuffle, reproducibly from ``seed`` and the row.
+
+    ``prompt_style="options"`` lists the lettered options in the prompt (the original MCQ format);
+    ``"cloze"`` shows the question alone, the options being scored as continuations (see
+    :meth:`LanguagePack.format_cloze_prompt`). Option order and unknown phrase are the same in both styles.
 
     The shuffle depends on (seed, source row, question) only, so the same question gets the same order in every run
     and every model: before/after comparisons see identical prompts.
@@ -190,8 +199,11 @@ def present_question(row: dict, pack: LanguagePack, seed: int, unknown_phrase: s
     order = list(range(len(options)))
     rng.shuffle(order)
     shuffled = [options[i] for i in order]
+    if prompt_style not in PROMPT_STYLES:
+        raise ValueError(f"prompt_style must be one of {', '.join(PROMPT_STYLES)}, got {prompt_style!r}")
+    prompt = pack.format_prompt(row["question"], shuffled) if prompt_style == "options" else pack.format_cloze_prompt(row["question"])
     return PresentedQuestion(
-        prompt=pack.format_prompt(row["question"], shuffled),
+        prompt=prompt,
         options=shuffled,
         target_index=order.index(row["target_index"]),
         unknown_index=order.index(len(options) - 1),

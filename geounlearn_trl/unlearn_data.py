@@ -6,7 +6,8 @@ Each row holds three sequences for :class:`~geounlearn_trl.collators.PairedUnlea
   option's text; the loss mask covers that answer;
 * ``unknown``: the same prompt followed by the unknown phrase that was shown; the loss mask covers it;
 * ``retain``: a retain question and answer (or a plain ``text``), paired round-robin after a seeded shuffle; the KL
-  covers every token of it.
+  covers every token of it. The question is shown in the language pack's ``Question: … / Answer:`` format, the
+  context in which "unknown" is being taught, so that the KL guards answering there and not only on other text.
 """
 
 from __future__ import annotations
@@ -81,13 +82,14 @@ def build_gradient_ascent_dataset(
     seed: int,
     use_chat_template: bool,
     max_length: int | None = 512,
+    prompt_style: str = "options",
 ) -> datasets.Dataset:
     """Tokenise ``mcq`` (rows of :func:`~geounlearn_trl.mcq.load_mcq`) into forget/unknown/retain triples."""
     pack = load_language_pack(language)
     retain = retain.shuffle(seed=seed)
 
     def encode(row: dict, index: int) -> dict:
-        question = present_question(row, pack, seed)
+        question = present_question(row, pack, seed, prompt_style=prompt_style)
         forget_ids, forget_mask = encode_prompt_answer(
             tokenizer, question.prompt, question.options[question.target_index], use_chat_template, max_length
         )
@@ -99,7 +101,8 @@ def build_gradient_ascent_dataset(
             retain_ids = tokenizer(retain_row["text"], truncation=max_length is not None, max_length=max_length)["input_ids"]
         else:
             retain_ids, _ = encode_prompt_answer(
-                tokenizer, retain_row["question"], retain_row["answer"], use_chat_template, max_length
+                tokenizer, pack.format_cloze_prompt(retain_row["question"]), retain_row["answer"], use_chat_template,
+                max_length,
             )
         return {
             "forget_input_ids": forget_ids,

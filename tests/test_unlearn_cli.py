@@ -80,7 +80,7 @@ def test_published_recipes_parse():
     for name in sorted(os.listdir(recipe_dir)):
         parser = TrlParser((unlearn.UnlearnArguments, GradientAscentConfig, ModelConfig))
         script, training, model = parser.parse_args_and_config(
-            args=["--config", os.path.join(recipe_dir, name), "--output_dir", "/tmp/unused"]
+            args=["--config", os.path.join(recipe_dir, name), "--output_dir", "/tmp/unused", "--use_cpu", "true"]
         )
         assert training.kl_weight == 1.0 and training.unlearn_weight == 0.25 and training.unk_weight == 0.5, name
 

@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from tqdm.auto import tqdm
 from trl import ModelConfig, get_peft_config
 
+from ..hub import finalize_output
 from ..languages import load_language_pack
+from ..model_card import describe_run, save_eval_results
 from ..mcq import load_mcq, pair_split_indices, present_question
 from ..models import load_model, load_tokenizer, resolve_model_path
-from ..prompting import encode_prompt_answer, wants_chat_template
-from ..scoring import option_loglikelihoods
+from ..prompting import wants_chat_template
+from ..scoring import encode_options, option_loglikelihoods, score_encoded_pairs
 from ..trainers.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
 from ..unlearn_data import (
     build_gradient_ascent_dataset,
@@ -63,60 +65,55 @@ class Measurement:
     n_control: int
 
 
-def choose(model, tokenizer, rows, pack, seed: int, use_chat_template: bool, batch_size: int):
-    """Present each row (options + unknown, seeded shuffle) and pick the option of highest mean log-likelihood."""
-    questions = [present_question(row, pack, seed) for row in rows]
-    scores = option_loglikelihoods(
-        model, tokenizer, [q.prompt for q in questions], [q.options for q in questions], batch_size, use_chat_template
-    )
-    chosen = [max(range(len(row_scores)), key=row_scores.__getitem__) for row_scores in scores]
-    return questions, chosen
+@dataclass
+class Evaluator:
+    """How questions are shown and scored: the same settings before and after unlearning."""
 
+    tokenizer: object
+    seed: int
+    use_chat_template: bool
+    batch_size: int
+    prompt_style: str
 
-def retain_perplexity(model, tokenizer, retain, use_chat_template: bool) -> float:
-    """exp(mean NLL per answer token) of the retain answers given their questions."""
-    import torch
+    def choose(self, model, rows, pack):
+        """Present each row (options + unknown, seeded shuffle) and pick the option of highest mean log-likelihood."""
+        questions = [present_question(row, pack, self.seed, prompt_style=self.prompt_style) for row in rows]
+        scores = option_loglikelihoods(
+            model, self.tokenizer, [q.prompt for q in questions], [q.options for q in questions], self.batch_size,
+            self.use_chat_template,
+        )
+        return questions, [max(range(len(row_scores)), key=row_scores.__getitem__) for row_scores in scores]
 
-    total_nll, total_tokens = 0.0, 0
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.no_grad():
-        for row in retain:
-            ids, mask = encode_prompt_answer(tokenizer, row["question"], row["answer"], use_chat_template)
-            input_ids = torch.tensor([ids], device=device)
-            logits = model(input_ids=input_ids).logits[0, :-1].float()
-            targets = input_ids[0, 1:]
-            answer = torch.tensor(mask[1:], device=device).bool()
-            nll = -logits.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)[answer]
-            total_nll += float(nll.sum())
-            total_tokens += int(answer.sum())
-    return math.exp(total_nll / max(total_tokens, 1))
+    def retain_perplexity(self, model, retain) -> float:
+        """exp(mean NLL per answer token) of the retain answers given their questions, in batched forward passes."""
+        encoded = encode_options(
+            self.tokenizer, retain["question"], [[answer] for answer in retain["answer"]], self.use_chat_template
+        )
+        scored = score_encoded_pairs(model, [row[0] for row in encoded], self.batch_size, self.tokenizer.pad_token_id)
+        return math.exp(-sum(total for total, _ in scored) / max(sum(count for _, count in scored), 1))
 
+    def measure(self, model, language: str, held_out_rows, control_rows, retain) -> Measurement:
+        pack = load_language_pack(language)
+        questions, chosen = self.choose(model, held_out_rows, pack)
+        control_questions, control_chosen = self.choose(model, control_rows, pack)
+        share = lambda hits, total: sum(hits) / len(total)  # noqa: E731
+        return Measurement(
+            stereotype_rate=share([c == q.target_index for q, c in zip(questions, chosen)], questions),
+            unknown_rate=share([c == q.unknown_index for q, c in zip(questions, chosen)], questions),
+            control_accuracy=share([c == q.target_index for q, c in zip(control_questions, control_chosen)], control_questions),
+            control_unknown_rate=share(
+                [c == q.unknown_index for q, c in zip(control_questions, control_chosen)], control_questions
+            ),
+            retain_perplexity=self.retain_perplexity(model, retain),
+            n_stereotype=len(questions),
+            n_control=len(control_questions),
+        )
 
-def measure(model, tokenizer, language: str, held_out_rows, control_rows, retain, seed, use_chat_template, batch_size):
-    pack = load_language_pack(language)
-    questions, chosen = choose(model, tokenizer, held_out_rows, pack, seed, use_chat_template, batch_size)
-    stereotype = sum(c == q.target_index for q, c in zip(questions, chosen))
-    unknown = sum(c == q.unknown_index for q, c in zip(questions, chosen))
-    control_questions, control_chosen = choose(model, tokenizer, control_rows, pack, seed, use_chat_template, batch_size)
-    correct = sum(c == q.target_index for q, c in zip(control_questions, control_chosen))
-    control_unknown = sum(c == q.unknown_index for q, c in zip(control_questions, control_chosen))
-    return Measurement(
-        stereotype_rate=stereotype / len(questions),
-        unknown_rate=unknown / len(questions),
-        control_accuracy=correct / len(control_questions),
-        control_unknown_rate=control_unknown / len(control_questions),
-        retain_perplexity=retain_perplexity(model, tokenizer, retain, use_chat_template),
-        n_stereotype=len(questions),
-        n_control=len(control_questions),
-    )
-
-
-def measure_all(model, tokenizer, eval_sets, seed, use_chat_template, batch_size, label) -> dict[str, Measurement]:
-    results = {}
-    for language, (held_out, control, retain) in tqdm(eval_sets.items(), desc=f"Measuring {label}", unit="language"):
-        results[language] = measure(model, tokenizer, language, held_out, control, retain, seed, use_chat_template, batch_size)
-    return results
+    def measure_all(self, model, eval_sets, label: str) -> dict[str, Measurement]:
+        return {
+            language: self.measure(model, language, *sets)
+            for language, sets in tqdm(eval_sets.items(), desc=f"Measuring {label}", unit="language")
+        }
 
 
 def format_table(before: dict[str, Measurement], after: dict[str, Measurement], trained_language: str) -> str:
@@ -167,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         retain = load_retain(script_args.retain_dataset or sample_retain_path(language))
         train_parts.append(
             build_gradient_ascent_dataset(
-                mcq.select(train_indices), retain, tokenizer, language, seed, use_chat_template, training_args.max_length
+                mcq.select(train_indices), retain, tokenizer, language, seed, use_chat_template, training_args.max_length,
+                script_args.prompt_style,
             )
         )
     import datasets
@@ -194,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
         model=model, args=training_args, train_dataset=train_dataset, processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
+    evaluator = Evaluator(tokenizer, seed, use_chat_template, demo_args.eval_batch_size, script_args.prompt_style)
     peft_model = trainer.model
-    with peft_model.disable_adapter():
-        before = measure_all(peft_model, tokenizer, eval_sets, seed, use_chat_template, demo_args.eval_batch_size, "before")
+    with peft_model.disable_adapter():  # a fresh LoRA adapter disabled is exactly the base model
+        before = evaluator.measure_all(peft_model, eval_sets, "before")
     trainer.train()
-    after = measure_all(peft_model, tokenizer, eval_sets, seed, use_chat_template, demo_args.eval_batch_size, "after")
+    after = evaluator.measure_all(peft_model, eval_sets, "after")
 
     table = format_table(before, after, script_args.language)
     stop_note = f"\nTraining stopped early: {trainer.stop_reason}" if trainer.stop_reason else ""
@@ -223,8 +222,24 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(results, handle, indent=2, ensure_ascii=False)
         with open(os.path.join(training_args.output_dir, "demo_results.md"), "w", encoding="utf-8") as handle:
             handle.write(table + "\n" + stop_note)
+        # The model card shows these measured before/after numbers beside the adapter.
+        save_eval_results(
+            training_args.output_dir,
+            [
+                {"metric": metric, "language": language, "before": getattr(before[language], metric),
+                 "after": getattr(after[language], metric), "n": before[language].n_control
+                 if metric.startswith("control") else before[language].n_stereotype, "lower_is_better": lower}
+                for language in before
+                for metric, lower in (("stereotype_rate", True), ("unknown_rate", False),
+                                      ("control_accuracy", False), ("control_unknown_rate", True))
+            ],
+            evaluation=f"shipped sample MCQs, held-out (identity, attribute) pairs, {script_args.prompt_style} prompts, "
+            "option log-likelihood",
+        )
         logger.info("Adapter and results saved in %s", training_args.output_dir)
-    return 0
+    card_info = describe_run("gradient_ascent", trainer, model_args, languages=train_languages,
+                             datasets=["geounlearn-trl sample data"])
+    return finalize_output(trainer, card_info)
 
 
 if __name__ == "__main__":

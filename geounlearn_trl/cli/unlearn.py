@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import datasets
 from trl import ModelConfig, get_peft_config
 
+from ..hub import finalize_output, hold_push
+from ..model_card import describe_run
 from ..models import EMBEDDED_MODEL_NAME, load_model, load_tokenizer, resolve_model_path
 from ..prompting import wants_chat_template
 from ..trainers.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
@@ -57,6 +59,14 @@ class UnlearnArguments:
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use at most this many training questions."})
     skip_bad_rows: bool = field(default=False, metadata={"help": "Skip malformed MCQ rows (counted) instead of failing."})
+    prompt_style: str = field(
+        default="options",
+        metadata={
+            "help": "'options': the question with its lettered options (the original format); 'cloze': the question "
+            "alone, answers as continuations (what small models read best). Evaluate in the same style.",
+            "choices": ["options", "cloze"],
+        },
+    )
 
 
 def apply_original_flags(script_args: UnlearnArguments, training_args: GradientAscentConfig, model_args: ModelConfig) -> None:
@@ -84,7 +94,7 @@ def build_datasets(script_args: UnlearnArguments, tokenizer, seed: int, use_chat
             train_mcq = train_mcq.select(range(min(script_args.max_train_samples, len(train_mcq))))
         retain = load_retain(script_args.retain_dataset or sample_retain_path(language))
         encode = lambda rows: build_gradient_ascent_dataset(  # noqa: E731
-            rows, retain, tokenizer, language, seed, use_chat_template, max_length
+            rows, retain, tokenizer, language, seed, use_chat_template, max_length, script_args.prompt_style
         )
         train_parts.append(encode(train_mcq))
         if len(eval_mcq):
@@ -112,10 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(model_args, trust_remote_code=training_args.trust_remote_code)
     # Full fine-tuning keeps a frozen copy as the reference; with LoRA the adapter is simply disabled.
     ref_model = None if model_args.use_peft else load_model(model_args, trust_remote_code=training_args.trust_remote_code)
+    # --push_to_hub waits until the adapter and its card are saved; the Trainer never sees the token.
+    trainer_args, hub_push = hold_push(training_args)
     trainer = GradientAscentTrainer(
         model=model,
         ref_model=ref_model,
-        args=training_args,
+        args=trainer_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset if training_args.eval_strategy != "no" else None,
         processing_class=tokenizer,
@@ -137,9 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         if trainer.stop_reason:
             logger.warning("Training stopped early: %s", trainer.stop_reason)
         logger.info("Saved to %s", training_args.output_dir)
-    if training_args.push_to_hub:
-        trainer.push_to_hub()
-    return 0
+    card_info = describe_run(
+        "gradient_ascent",
+        trainer,
+        model_args,
+        languages=parse_languages(script_args.language),
+        datasets=[name for name in (script_args.dataset, script_args.retain_dataset) if name],
+    )
+    return finalize_output(trainer, card_info, push=hub_push)
 
 
 if __name__ == "__main__":

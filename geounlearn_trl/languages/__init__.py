@@ -27,6 +27,13 @@ class LanguagePack:
     answer_prefixes: list[str] = field(default_factory=list)
     unknown_markers: list[str] = field(default_factory=list)
 
+    def format_cloze_prompt(self, question: str) -> str:
+        """The question alone, then the answer label: options are scored as continuations, never listed.
+
+        The cloze formulation of lm-eval-harness; small models read it far better than a lettered list.
+        """
+        return f"{self.question_label}: {question}\n{self.answer_label}:"
+
     def format_prompt(self, question: str, options: list[str]) -> str:
         """The MCQ prompt: instruction, question, lettered options ``a) …``, then the answer label."""
         lettered = "\n".join(f"{OPTION_LETTERS[i]}) {text}" for i, text in enumerate(options))
