@@ -1,0 +1,168 @@
+"""``geounlearn-trl anchors``: build, merge, clean or import an anchor dictionary (term -> generic alternatives).
+
+Examples::
+
+    # ask the embedded instruct model for anchor terms of a text, chunk by chunk
+    geounlearn-trl anchors --target_text story.txt --output anchors.json
+    # merge dictionaries (union of alternatives), dropping splittable keys
+    geounlearn-trl anchors --merge a.json b.json --output merged.json
+    # clean an existing dictionary in place
+    geounlearn-trl anchors --clean anchors.json --output anchors.json
+    # import the original scripts' dicts_new.npy (a pickle: only with the explicit opt-in)
+    geounlearn-trl anchors --import_npy dicts_new.npy --allow_pickle --output anchors.json
+
+All inputs given are merged into one dictionary, written with sorted keys and indentation for review.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from trl import ModelConfig, TrlParser
+
+from geounlearn_trl.anchors import (
+    PICKLE_WARNING,
+    AnchorDictionaryError,
+    PickleRefusedError,
+    clean_anchor_dictionary,
+    extract_anchor_dictionary,
+    load_anchor_dictionary,
+    load_npy_dictionaries,
+    merge_anchor_dictionaries,
+    save_anchor_dictionary,
+    splittable_keys,
+)
+from geounlearn_trl.target_text import read_target_text
+
+
+@dataclass
+class AnchorsArguments:
+    output: str = field(metadata={"help": "Where to write the anchor dictionary (JSON, sorted keys, indented)."})
+    target_text: str | None = field(
+        default=None, metadata={"help": "UTF-8 text to extract anchor terms from with the instruct model."}
+    )
+    merge: list[str] | None = field(
+        default=None, metadata={"help": "Anchor dictionary JSON files to merge (union of alternatives)."}
+    )
+    clean: str | None = field(
+        default=None,
+        metadata={"help": "An existing anchor dictionary JSON to clean (drop splittable keys); may equal --output."},
+    )
+    import_npy: str | None = field(
+        default=None,
+        metadata={"help": "The original scripts' dicts_new.npy (a dict or list of dicts). Needs --allow_pickle."},
+    )
+    allow_pickle: bool = field(
+        default=False,
+        metadata={"help": f"Allow --import_npy to unpickle: {PICKLE_WARNING}."},
+    )
+    drop_splittable: bool = field(
+        default=True,
+        metadata={
+            "help": 'Drop splittable keys after merging: "X\'s" when "X" is a key, multi-word keys whose words '
+            "are all keys (as the original does)."
+        },
+    )
+    chunk_tokens: int = field(default=384, metadata={"help": "Tokens of target text per request to the model."})
+    max_chunks: int | None = field(default=None, metadata={"help": "Only the first N chunks (quick looks)."})
+    num_alternatives: int = field(default=3, metadata={"help": "Generic alternatives to ask for per anchor term."})
+    max_new_tokens: int = field(default=256, metadata={"help": "Longest reply per chunk, in tokens."})
+    batch_size: int = field(default=4, metadata={"help": "Chunks per generate call."})
+    do_sample: bool = field(default=False, metadata={"help": "Sample replies instead of greedy decoding."})
+    temperature: float = field(default=0.7, metadata={"help": "Sampling temperature (with --do_sample)."})
+    repetition_penalty: float = field(
+        default=1.1, metadata={"help": "Discourages the repetition loops of small models."}
+    )
+    seed: int = field(default=0, metadata={"help": "Seed for sampled replies."})
+    save_replies: str | None = field(
+        default=None, metadata={"help": "Also write the model's raw replies to this JSON file, to check the parsing."}
+    )
+    trust_remote_code: bool = field(default=False, metadata={"help": "Allow the model's own code (off unless asked)."})
+
+
+def make_parser() -> TrlParser:
+    return TrlParser((AnchorsArguments, ModelConfig), prog="geounlearn-trl anchors", description=__doc__.split("\n")[0])
+
+
+def run(args: AnchorsArguments, model_args: ModelConfig) -> dict:
+    """Build the dictionary from every input given, write it, and return a summary."""
+    if not (args.target_text or args.merge or args.clean or args.import_npy):
+        raise ValueError("nothing to do: give --target_text, --merge, --clean and/or --import_npy")
+    sources, summary = [], {}
+    # Read every file input first: a bad file fails before minutes of generation are spent.
+    for path in list(args.merge or []) + ([args.clean] if args.clean else []):
+        sources.append(load_anchor_dictionary(path))
+    if args.import_npy:
+        sources += load_npy_dictionaries(args.import_npy, allow_pickle=args.allow_pickle)
+    if args.target_text:
+        text = read_target_text(args.target_text)
+        from geounlearn_trl.models import load_model_and_tokenizer
+
+        model, tokenizer = load_model_and_tokenizer(model_args, trust_remote_code=args.trust_remote_code)
+        report = extract_anchor_dictionary(
+            model,
+            tokenizer,
+            text,
+            chunk_tokens=args.chunk_tokens,
+            num_alternatives=args.num_alternatives,
+            max_chunks=args.max_chunks,
+            drop_splittable=False,  # cleaned once below, after merging with the other inputs
+            max_new_tokens=args.max_new_tokens,
+            batch_size=args.batch_size,
+            do_sample=args.do_sample,
+            temperature=args.temperature,
+            repetition_penalty=args.repetition_penalty,
+            seed=args.seed,
+        )
+        summary.update(
+            chunks=report.num_chunks,
+            extracted_terms=len(report.dictionary),
+            skipped_lines=report.skipped_lines,
+            terms_not_in_text=report.not_in_text,
+        )
+        if report.skipped_examples:
+            summary["skipped_examples"] = report.skipped_examples[:3]
+        if args.save_replies:
+            import json
+
+            with open(args.save_replies, "w", encoding="utf-8") as handle:
+                json.dump(report.replies, handle, ensure_ascii=False, indent=2)
+        sources.append(report.dictionary)
+    merged = merge_anchor_dictionaries(*sources)
+    seen = {" ".join(str(key).split()) for source in sources for key in source}
+    summary["dropped_without_alternatives"] = len(seen - set(merged))  # keys whose only alternative was themselves
+    summary["terms_before_cleaning"] = len(merged)
+    dictionary = merged
+    if args.drop_splittable or args.clean:
+        dropped = splittable_keys(merged)
+        dictionary = clean_anchor_dictionary(merged)
+        summary["dropped_splittable"] = len(dropped)
+    if not dictionary:
+        raise ValueError(
+            "no anchor terms were found"
+            + (" (the model's replies could not be parsed; see --save_replies)" if args.target_text else "")
+            + f"; nothing written to {args.output}"
+        )
+    save_anchor_dictionary(dictionary, args.output)
+    summary.update(terms=len(dictionary), output=args.output)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, model_args = make_parser().parse_args_and_config(args=argv)
+    try:
+        summary = run(args, model_args)
+    except PickleRefusedError as error:
+        print(f"geounlearn-trl anchors: {error}", file=sys.stderr)
+        return 2
+    except (AnchorDictionaryError, ValueError, FileNotFoundError) as error:
+        print(f"geounlearn-trl anchors: {error}", file=sys.stderr)
+        return 1
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
