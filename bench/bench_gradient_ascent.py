@@ -4,7 +4,7 @@ On the embedded SmolLM2-135M-Instruct with LoRA, measured in one run:
 
 1. step time: one GradientAscentTrainer step over B questions (3·B sequences: forget, unknown, retain, plus the
    reference forward on the B retain rows) vs one plain SFTTrainer step over the same 3·B sequences. Target ≤ 1.5×.
-2. peak memory (process max RSS, each configuration in a fresh subprocess): gradient ascent with no reference term
+2. peak memory (peak resident set, VmHWM, each configuration in a fresh subprocess): gradient ascent with no reference term
    (kl_weight 0), with the adapter-disabled reference, and with a frozen reference copy. Target: the adapter-disabled
    reference costs < 10% extra.
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -117,7 +116,10 @@ def peak_memory_child(mode: str, batch_size: int, steps: int) -> None:
     )
     GradientAscentTrainer(model=model, ref_model=ref_model, args=args, train_dataset=build_data(tokenizer, batch_size, steps),
                           processing_class=tokenizer, peft_config=lora()).train()
-    print(json.dumps({"mode": mode, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child would report its parent's peak.
+    with open("/proc/self/status", encoding="ascii") as status:
+        peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    print(json.dumps({"mode": mode, "peak_rss_mib": peak_kib / 1024}))
 
 
 def peak_memory(mode: str, batch_size: int, steps: int) -> float:
@@ -137,8 +139,8 @@ def main() -> None:
     if args.child:
         peak_memory_child(args.child, args.batch_size, 2)
         return
-    timing = time_steps(args.batch_size, args.steps)
     memory = {mode: peak_memory(mode, args.batch_size, 2) for mode in ("no_reference", "adapter_disabled", "frozen_copy")}
+    timing = time_steps(args.batch_size, args.steps)
     ratio = timing["ga_step_s"] / timing["sft_step_s"]
     print(f"embedded SmolLM2-135M, LoRA r=16, CPU, {args.batch_size} questions/step "
           f"({timing['tokens_per_step']} tokens in {3 * args.batch_size} sequences), median of {args.steps - 1} steps")

@@ -1,6 +1,6 @@
 """The ``geounlearn-trl`` entry point: ``geounlearn-trl <command> [flags]``.
 
-Each command is a module ``geounlearn_trl.cli.<command>`` with a ``main(argv)``; the module form
+Each command is a module ``geounlearn_trl.cli.<command>`` (hyphens become underscores) with a ``main(argv)``; the module form
 ``python -m geounlearn_trl.cli.<command>`` works too, which is what ``accelerate launch`` runs.
 """
 
@@ -19,6 +19,7 @@ COMMANDS = {
     "reinforce": "Fine-tune a reinforced adapter on the target text.",
     "relabel": "Build generic labels from base vs reinforced logits.",
     "selective": "Fine-tune toward the generic labels (SelectiveRelabelTrainer).",
+    "selective-demo": "The selective-relabel pipeline on the embedded model: plant a fiction, unlearn it, measure.",
     "prompts": "Generate or load familiarity prompts.",
     "familiarity": "Completion and probability familiarity, before vs after.",
 }
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"geounlearn-trl: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(f"geounlearn_trl.cli.{command}")
+    module = importlib.import_module(f"geounlearn_trl.cli.{command.replace('-', '_')}")
     return module.main(rest) or 0
 
 

@@ -1,0 +1,166 @@
+"""``geounlearn-trl relabel``: generic labels for the target text (step 3 of selective unlearning).
+
+Loads the base model once with the reinforced adapter on top (``--reinforced_adapter``, from ``reinforce``), cuts the
+target into the same blocks as ``reinforce``, replaces the anchor terms of ``--anchors`` (or, with ``--mcq_dataset``,
+the identities), and labels every block with ``v_base − α·ReLU(v_reinforced − v_base)`` (``--alpha``, default 5):
+the hard argmax, plus the top ``--top_k`` soft targets when asked. The rules are in :mod:`geounlearn_trl.relabel`.
+
+Saves a :class:`datasets.Dataset` with ``save_to_disk`` in ``--output_dir`` (read it with ``datasets.load_from_disk``;
+``selective`` trains on it), and the resolved flags beside it. An existing non-empty ``--output_dir`` is refused unless
+``--overwrite_output_dir``; the new dataset is written to a temporary folder first, so a failed run loses nothing.
+
+Under ``accelerate launch`` (several GPUs), each process loads the model on its own device and labels a share of the
+blocks; the main process gathers the rows and saves the dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from accelerate import PartialState
+from trl import ModelConfig
+
+from ..models import EMBEDDED_MODEL_NAME, ModelNotFoundError, load_model, load_tokenizer, resolve_model_path
+from ..anchors import load_anchor_dictionary
+from ..relabel import AnchorReplacer, build_relabeled_dataset
+from ..target_text import TargetTextArguments, load_target_documents, split_into_blocks
+from .common import parse_flags, save_resolved_config, setup_logging
+
+logger = logging.getLogger("geounlearn_trl.relabel")
+
+
+@dataclass
+class RelabelArguments:
+    reinforced_adapter: str | None = field(
+        default=None, metadata={"help": "Folder of the reinforced LoRA adapter (output of `geounlearn-trl reinforce`)."}
+    )
+    anchors: str | None = field(
+        default=None,
+        metadata={"help": "Anchor dictionary JSON {term: [alternatives]}; optional with --mcq_dataset (identities)."},
+    )
+    output_dir: str = field(default="outputs/relabeled", metadata={"help": "Where the relabeled dataset is saved."})
+    alpha: float = field(default=5.0, metadata={"help": "α in v_base − α·ReLU(v_reinforced − v_base)."})
+    top_k: int = field(default=0, metadata={"help": "Also store the top-k generic tokens as soft targets (0: hard only)."})
+    seed: int = field(default=42, metadata={"help": "Seed of the per-block choice of alternatives."})
+    batch_size: int = field(default=4, metadata={"help": "Blocks per forward pass."})
+    overwrite_output_dir: bool = field(default=False, metadata={"help": "Replace an existing --output_dir."})
+    trust_remote_code: bool = field(default=False, metadata={"help": "Allow custom model code from the Hub."})
+
+
+def adapter_base_model(adapter: str) -> str | None:
+    config_path = Path(adapter) / "adapter_config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(
+            f"--reinforced_adapter {adapter}: no adapter_config.json there. relabel needs a LoRA adapter (reinforce "
+            "without --use_peft false), since base and reinforced logits come from one model with the adapter toggled."
+        )
+    with open(config_path, encoding="utf-8") as handle:
+        return json.load(handle).get("base_model_name_or_path")
+
+
+def load_reinforced_model(model_args: ModelConfig, adapter: str, trust_remote_code: bool = False):
+    """The base model with the reinforced adapter on top: one set of weights, the adapter toggled per forward.
+
+    Under ``accelerate launch`` with several processes, each process holds a whole copy on its own device and labels a
+    share of the blocks.
+    """
+    from peft import PeftModel
+
+    state = PartialState()
+    overrides = {"device_map": {"": state.device}} if state.num_processes > 1 else {}
+    base = load_model(model_args, trust_remote_code=trust_remote_code, **overrides)
+    return PeftModel.from_pretrained(base, adapter, is_trainable=False)
+
+
+def _same_model(first: str, second: str) -> bool:
+    try:
+        return os.path.abspath(resolve_model_path(first)) == os.path.abspath(resolve_model_path(second))
+    except ModelNotFoundError:
+        return first == second
+
+
+def resolve_base_model(model_args: ModelConfig, adapter: str) -> None:
+    """Default the base model to the adapter's own base; warn when an explicit one differs from it."""
+    adapter_base = adapter_base_model(adapter)
+    if model_args.model_name_or_path is None:
+        model_args.model_name_or_path = adapter_base or EMBEDDED_MODEL_NAME
+    elif adapter_base and not _same_model(model_args.model_name_or_path, adapter_base):
+        logger.warning(
+            "--model_name_or_path %s differs from the adapter's base %s: the base logits come from the former.",
+            model_args.model_name_or_path,
+            adapter_base,
+        )
+
+
+def prepare_output_dir(output_dir: str, overwrite: bool) -> None:
+    path = Path(output_dir)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not overwrite:
+        raise FileExistsError(f"--output_dir {output_dir} exists and is not empty; pass --overwrite_output_dir to replace it.")
+
+
+def save_dataset(dataset, output_dir: str) -> None:
+    """``save_to_disk`` into a temporary sibling folder, then swap it in, so a failure never half-overwrites."""
+    target = Path(output_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        dataset.save_to_disk(str(staging))
+        if target.exists():
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    setup_logging()
+    target_args, relabel_args, model_args = parse_flags((TargetTextArguments, RelabelArguments, ModelConfig), argv)
+    if not relabel_args.reinforced_adapter:
+        raise ValueError("--reinforced_adapter is required (the folder written by `geounlearn-trl reinforce`).")
+    prepare_output_dir(relabel_args.output_dir, relabel_args.overwrite_output_dir)
+    documents, mcq_anchors = load_target_documents(target_args)
+    if relabel_args.anchors:
+        anchors = load_anchor_dictionary(relabel_args.anchors)
+    elif mcq_anchors is not None:
+        anchors = mcq_anchors
+    else:
+        raise ValueError("--anchors is required with --target_text (an anchor dictionary JSON, see `geounlearn-trl anchors`).")
+
+    resolve_base_model(model_args, relabel_args.reinforced_adapter)
+    tokenizer = load_tokenizer(
+        resolve_model_path(model_args.model_name_or_path), trust_remote_code=relabel_args.trust_remote_code
+    )
+    blocks = split_into_blocks(documents, tokenizer, target_args.block_size)
+    model = load_reinforced_model(model_args, relabel_args.reinforced_adapter, relabel_args.trust_remote_code)
+    logger.info("Relabeling %d blocks with %d anchor terms (alpha=%s, top_k=%s)", len(blocks), len(anchors),
+                relabel_args.alpha, relabel_args.top_k)
+    dataset, statistics = build_relabeled_dataset(
+        model,
+        tokenizer,
+        blocks,
+        AnchorReplacer(anchors, seed=relabel_args.seed),
+        alpha=relabel_args.alpha,
+        top_k=relabel_args.top_k or None,
+        batch_size=relabel_args.batch_size,
+    )
+    state = PartialState()
+    if state.is_main_process:
+        save_dataset(dataset, relabel_args.output_dir)
+        save_resolved_config(
+            relabel_args.output_dir, {"target": target_args, "relabel": relabel_args, "model": model_args}
+        )
+        logger.info("Saved %d relabeled blocks to %s: %s", len(dataset), relabel_args.output_dir, json.dumps(statistics))
+    state.wait_for_everyone()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,340 @@
+"""``geounlearn-trl score``: parse collected answers and score them (the original ``evaluation.py``).
+
+Inputs (``--input_file``, or with ``--batch`` every ``*.json`` / ``*.jsonl`` in ``--input_dir``):
+
+* the JSONL written by ``respond`` (one record per model and question: options, target/unknown index, answer);
+* the original JSON ``{"question": [...], "target": [...], "model_answer": [...]}`` (``respond`` writes it too; the
+  original ``eval.py`` wrote it), or its one-object-per-line JSONL conversion. The options are read back from the
+  ``a) …`` lines of each question, the unknown option is the one that is an unknown phrase of the language.
+
+Each answer is parsed (:mod:`geounlearn_trl.answers`) into stereotype / unknown / other / unparsed (control rows:
+correct / unknown / other / unparsed). Unlike the original, an unknown answer counts as unknown in every language,
+and an answer that names no option is "unparsed", not "unknown". Scores come from the ``evaluate`` module
+``metrics/stereotype_bias`` (rates, BBQ bias scores, control accuracy, bootstrap intervals).
+
+Outputs in ``--output_dir``: ``<input stem>[__<model>]_evaluated.jsonl`` (each row with its extracted answer and
+category, like the original), and ``summary.json`` / ``summary.md`` with one entry per (input file, model); entries
+already in ``summary.json`` from other inputs are kept, so scoring en, fr and hi one after the other builds one summary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..answers import (
+    CATEGORIES,
+    UNKNOWN,
+    categorize,
+    find_option,
+    find_unknown_option,
+    options_from_prompt,
+    parse_answer,
+    ParsedAnswer,
+)
+from ..languages import load_language_pack
+from .common import parse_flags, setup_logging
+
+logger = logging.getLogger("geounlearn_trl.score")
+
+METRIC_ENV = "GEOUNLEARN_STEREOTYPE_BIAS_METRIC"
+# The metric lives beside the package in a source checkout (metrics/stereotype_bias); the env variable points
+# elsewhere (an installed copy, or a Hub id such as "<user>/stereotype_bias").
+DEFAULT_METRIC_PATH = Path(__file__).resolve().parents[2] / "metrics" / "stereotype_bias"
+SUMMARY_KEYS = ("stereotype_rate", "unknown_rate", "other_rate", "unparsed_rate", "bias_score",
+                "ambiguous_bias_score", "control_accuracy", "control_unknown_rate")
+
+
+@dataclass
+class ScoreArguments:
+    language: str = field(metadata={"help": "Language of the answers (en, fr, hi, ...): its answer prefixes and "
+                                            "unknown phrases are used to parse them."})
+    input_file: str | None = field(default=None, metadata={"help": "One responses file (.jsonl or .json)."})
+    batch: bool = field(default=False, metadata={"help": "Score every .json/.jsonl file in --input_dir."})
+    input_dir: str = field(default="data/", metadata={"help": "Folder of responses files for --batch."})
+    output_dir: str = field(default="outputs/", metadata={"help": "Where evaluated files and the summary go."})
+    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples for the intervals (0: none)."})
+    confidence_level: float = field(default=0.95, metadata={"help": "Coverage of the bootstrap intervals."})
+    seed: int = field(default=0, metadata={"help": "Seed of the bootstrap."})
+    summary_name: str = field(default="summary", metadata={"help": "Stem of the summary files (.json, .md)."})
+
+
+@dataclass
+class ScoredRow:
+    model: str
+    language: str
+    mode: str | None
+    is_control: bool
+    question: str
+    target: str
+    model_answer: str
+    options: list[str]
+    target_index: int | None
+    unknown_index: int | None
+    parsed: ParsedAnswer
+    category: str
+
+    @property
+    def extracted_answer(self) -> str:
+        if self.parsed.option_index is not None:
+            return self.options[self.parsed.option_index]
+        return self.parsed.evidence if self.parsed.is_unknown_marker else ""
+
+
+def metric_path() -> str:
+    path = os.environ.get(METRIC_ENV) or str(DEFAULT_METRIC_PATH)
+    if os.environ.get(METRIC_ENV) is None and not DEFAULT_METRIC_PATH.is_dir():
+        raise FileNotFoundError(
+            f"The stereotype_bias metric was not found at {DEFAULT_METRIC_PATH} (it ships in the source checkout, "
+            f"metrics/stereotype_bias). Set {METRIC_ENV} to its folder."
+        )
+    return path
+
+
+def load_metric():
+    """The ``stereotype_bias`` evaluate module, loaded the way users load it (``evaluate.load(<folder>)``)."""
+    import evaluate
+
+    return evaluate.load(metric_path())
+
+
+def _read_json_lines(path: Path) -> list[dict]:
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg}).") from error
+            records[-1]["_line"] = number
+    return records
+
+
+def read_responses(path: Path, language: str) -> list[dict]:
+    """Records with at least ``model, language, question, target, model_answer, options, target_index,
+    unknown_index, is_control`` from any supported input file."""
+    if path.suffix == ".jsonl":
+        records = _read_json_lines(path)
+    elif path.suffix == ".json":
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if not isinstance(data, dict) or not all(k in data for k in ("question", "target", "model_answer")):
+            raise ValueError(f"{path}: expected an object with lists 'question', 'target', 'model_answer'.")
+        lengths = {key: len(data[key]) for key in ("question", "target", "model_answer")}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"{path}: the lists are not of the same length ({lengths}).")
+        records = [
+            {"question": q, "target": t, "model_answer": a, "_line": i + 1}
+            for i, (q, t, a) in enumerate(zip(data["question"], data["target"], data["model_answer"]))
+        ]
+    else:
+        raise ValueError(f"{path}: unsupported file type {path.suffix!r} (use .jsonl or .json).")
+    pack = load_language_pack(language)
+    for record in records:
+        where = f"{path}, {'line' if path.suffix == '.jsonl' else 'item'} {record['_line']}"
+        for name in ("question", "target", "model_answer"):
+            if name not in record:
+                raise ValueError(f"{where}: missing field {name!r}.")
+        record.setdefault("model", path.stem)
+        record.setdefault("language", language)
+        record.setdefault("mode", None)
+        record.setdefault("is_control", False)
+        if "options" not in record:
+            # The original format: options only as the "a) …" lines of the prompt.
+            record["options"] = options_from_prompt(record["question"])
+            if not record["options"]:
+                raise ValueError(f"{where}, field 'question': no lettered options (a) …) found in the prompt.")
+            record["target_index"] = find_option(record["target"], record["options"])
+            record["unknown_index"] = find_unknown_option(record["options"], pack)
+        if record.get("target_index") is None:
+            logger.warning("%s: target %r is not one of the options %s", where, record["target"], record["options"])
+        record["_where"] = where
+    return records
+
+
+def score_record(record: dict, default_language: str) -> ScoredRow:
+    language = record.get("language") or default_language
+    pack = load_language_pack(language)
+    options = record["options"]
+    if record.get("parse_method") == "loglik" and record.get("chosen_index") is not None:
+        parsed = ParsedAnswer(int(record["chosen_index"]), "loglik")
+    else:
+        parsed = parse_answer(record["model_answer"], options, pack)
+    target_index = record.get("target_index")
+    category = categorize(parsed, -1 if target_index is None else target_index, record.get("unknown_index"),
+                          is_control=bool(record.get("is_control")))
+    return ScoredRow(
+        model=str(record["model"]), language=language, mode=record.get("mode"),
+        is_control=bool(record.get("is_control")), question=record["question"], target=record["target"],
+        model_answer=record["model_answer"], options=options, target_index=target_index,
+        unknown_index=record.get("unknown_index"), parsed=parsed, category=category,
+    )
+
+
+def metric_inputs(rows: list[ScoredRow]) -> dict:
+    """``predictions`` etc. for the metric: the chosen option's text; an unknown phrase that is not the shown
+    unknown option is passed as the prediction and accepted as unknown for that row."""
+    predictions, references, unknown_options = [], [], []
+    for row in rows:
+        unknown_texts = [row.options[row.unknown_index]] if row.unknown_index is not None else []
+        if row.category == UNKNOWN and row.parsed.is_unknown_marker:
+            unknown_texts.append(row.parsed.evidence)
+        predictions.append(row.extracted_answer)
+        references.append(row.target)
+        unknown_options.append(unknown_texts)
+    return {
+        "predictions": predictions,
+        "references": references,
+        "unknown_options": unknown_options,
+        "is_control": [row.is_control for row in rows],
+    }
+
+
+def score_rows(rows: list[ScoredRow], metric, args: ScoreArguments) -> dict:
+    return metric.compute(
+        **metric_inputs(rows),
+        bootstrap=args.bootstrap > 0,
+        n_bootstrap=max(args.bootstrap, 1),
+        confidence_level=args.confidence_level,
+        seed=args.seed,
+    )
+
+
+def write_evaluated(rows: list[ScoredRow], path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps({
+                "question": row.question,
+                "target": row.target,
+                "model_answer": row.model_answer,
+                "extracted_answer": row.extracted_answer,
+                "category": row.category,
+                "parse_method": row.parsed.method,
+                "is_control": row.is_control,
+                "model": row.model,
+                "language": row.language,
+            }, ensure_ascii=False) + "\n")
+
+
+def input_files(args: ScoreArguments) -> list[Path]:
+    if args.batch:
+        folder = Path(args.input_dir)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"--input_dir {folder}: no such folder.")
+        candidates = sorted(p for p in folder.iterdir() if p.suffix in (".json", ".jsonl"))
+        stems_with_jsonl = {p.stem for p in candidates if p.suffix == ".jsonl"}
+        files = []
+        for path in candidates:
+            if path.name.endswith("_evaluated.jsonl") or path.stem == args.summary_name:
+                continue  # our own outputs
+            if path.suffix == ".json" and (path.stem in stems_with_jsonl
+                                           or any(path.stem.startswith(s + "_") for s in stems_with_jsonl)):
+                continue  # respond's JSON beside its richer JSONL: score the JSONL only
+            files.append(path)
+        if not files:
+            raise FileNotFoundError(f"--input_dir {folder}: no .json/.jsonl responses files.")
+        return files
+    if not args.input_file:
+        raise SystemExit("Give --input_file, or --batch with --input_dir.")
+    path = Path(args.input_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"--input_file {path}: no such file.")
+    return [path]
+
+
+def summary_markdown(runs: list[dict]) -> str:
+    def cell(metrics: dict, key: str) -> str:
+        value = metrics.get(key)
+        if value is None:
+            return "–"
+        interval = metrics.get(f"{key}_ci")
+        return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else f"{value:.3f}"
+
+    header = ["file", "model", "lang", "mode", "n", *SUMMARY_KEYS, "control n"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for run in runs:
+        metrics = run["metrics"]
+        lines.append("| " + " | ".join([
+            Path(run["input_file"]).name, run["model"], run["language"], str(run.get("mode") or "–"),
+            str(metrics["n"]), *[cell(metrics, key) for key in SUMMARY_KEYS], str(metrics.get("control_n") or "–"),
+        ]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def print_run(run: dict) -> None:
+    metrics = run["metrics"]
+    print(f"Metrics for {run['input_file']} (model {run['model']}, {run['language']}):")
+    if metrics["n"]:
+        # The original script's lines, for continuity.
+        print(f"  Accuracy (Target Matches): {metrics['stereotype_rate']:.2f}")
+        print(f"  Unknown Matches: {metrics['unknown_rate']:.2f}")
+        print(f"  Other Matches: {metrics['other_rate']:.2f}")
+        print(f"  Unparsed: {metrics['unparsed_rate']:.2f}")
+        print(f"  Bias score (s_DIS): {metrics['bias_score']:.3f}   ambiguous (s_AMB): {metrics['ambiguous_bias_score']:.3f}")
+    if metrics.get("control_n"):
+        print(f"  Control accuracy: {metrics['control_accuracy']:.2f}   control unknown: "
+              f"{metrics['control_unknown_rate']:.2f}   (n={metrics['control_n']})")
+    print(f"  Total Samples: {metrics['n'] + (metrics.get('control_n') or 0)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    setup_logging()
+    (args,) = parse_flags((ScoreArguments,), argv)
+    load_language_pack(args.language)  # unknown language: clear error before anything is read
+    files = input_files(args)
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    metric = load_metric()
+    new_runs = []
+    for path in files:
+        records = read_responses(path, args.language)
+        by_model: dict[str, list[dict]] = {}
+        for record in records:
+            by_model.setdefault(str(record["model"]), []).append(record)
+        for model, model_records in by_model.items():
+            languages = {record["language"] for record in model_records}
+            if languages != {args.language}:
+                logger.warning("%s: records of %s are in %s, not --language %s; each is parsed in its own language.",
+                               path, model, ", ".join(sorted(languages)), args.language)
+            rows = [score_record(record, args.language) for record in model_records]
+            stem = path.stem if len(by_model) == 1 else f"{path.stem}__{model}"
+            evaluated = output_dir / f"{stem}_evaluated.jsonl"
+            write_evaluated(rows, evaluated)
+            run = {
+                "input_file": str(path),
+                "model": model,
+                "language": rows[0].language if len(languages) == 1 else args.language,
+                "mode": rows[0].mode,
+                "evaluated_file": str(evaluated),
+                "categories": {c: sum(r.category == c for r in rows if not r.is_control) for c in CATEGORIES},
+                "metrics": score_rows(rows, metric, args),
+            }
+            print_run(run)
+            new_runs.append(run)
+
+    summary_path = output_dir / f"{args.summary_name}.json"
+    runs = []
+    if summary_path.is_file():
+        previous = json.loads(summary_path.read_text(encoding="utf-8")).get("runs", [])
+        replaced = {(run["input_file"], run["model"]) for run in new_runs}
+        runs = [run for run in previous if (run["input_file"], run["model"]) not in replaced]
+    runs += new_runs
+    staging = summary_path.with_suffix(".json.tmp")
+    staging.write_text(json.dumps({"runs": runs}, indent=2, ensure_ascii=False), encoding="utf-8")
+    staging.replace(summary_path)
+    table = summary_markdown(runs)
+    (output_dir / f"{args.summary_name}.md").write_text(table, encoding="utf-8")
+    print()
+    print(table)
+    print(f"Summary: {summary_path} and {summary_path.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
