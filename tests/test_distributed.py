@@ -231,7 +231,12 @@ def assert_same_adapter(first: Path, second: Path) -> None:
     a, b = load_file(first / "adapter_model.safetensors"), load_file(second / "adapter_model.safetensors")
     assert a.keys() == b.keys()
     for name in a:
-        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-5, msg=lambda m: f"{name}: {m}")
+        assert a[name].shape == b[name].shape, name
+        # Not bitwise: ZeRO-2 and ZeRO-3 reduce gradients in different orders over gloo, and Adam turns the last-bit
+        # differences of near-zero gradients into ±lr updates. An adapter saved without gathering its shards (empty or
+        # zero tensors) or from the wrong layer is far outside 5%.
+        relative = (a[name] - b[name]).norm() / b[name].norm().clamp(min=1e-12)
+        assert relative < 0.05, f"{name}: adapters differ by {relative:.1%}"
 
 
 def check_adapters(runs: dict[str, Path], config: str, base_dir: str, scratch: Path) -> None:

@@ -23,7 +23,7 @@ from geounlearn_trl.relabel import (
 from geounlearn_trl.anchors import load_anchor_dictionary as load_anchors
 from geounlearn_trl.target_text import TargetTextError, read_target_text, split_into_blocks
 
-WORDS = ["<unk>", "<pad>", "Harry", "Potter", "met", "Ron", ".", "smiled", "at", "Jon", "Smith", "Tom", "and"]
+WORDS = ["<unk>", "<pad>", "Harry", "Potter", "met", "Ron", ".", "smiled", "at", "Jon", "Smith", "Tom", "and", "the", "village"]
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +67,17 @@ def test_replacement_alignment_and_masks_by_hand(prepared):
     # "Jon" (first token of Jon Smith) is suppressed from the end of its first insertion on, "Tom" from its own.
     jon, tom = WORDS.index("Jon"), WORDS.index("Tom")
     assert prepared.suppressed_ids == [(jon,), (jon,), (jon, tom), (jon, tom), (jon, tom)]
+
+
+def test_generic_first_token_already_in_the_original_is_not_suppressed(word_tokenizer):
+    replacer = AnchorReplacer({"Ron": ["the village"]})
+    # "the" is not in the original context: after "the village" was inserted, "the" may not be taught.
+    lone = prepare_block(split_into_blocks(["Ron smiled at Ron"], word_tokenizer, 64)[0], replacer, word_tokenizer)
+    assert lone.label_positions == [0, 1] and lone.suppressed_ids == [(WORDS.index("the"),)] * 2
+    # Here the original itself says "the" before: predicting it again is consistent with what the model reads.
+    said = prepare_block(split_into_blocks(["met the Ron . smiled"], word_tokenizer, 64)[0], replacer, word_tokenizer)
+    assert said.replaced.replaced_text == "met the the village . smiled"
+    assert said.label_positions == [0, 1, 2, 3] and said.suppressed_ids == [()] * 4
 
 
 def test_generic_formula_by_hand():
