@@ -50,6 +50,13 @@ original block itself already holds before the position (``" the"`` of ``"the vi
 is left alone: predicting it is consistent with the original context. Vocabulary rows beyond the tokenizer's length
 (padded embeddings) are ``-inf`` too.
 
+Option ``suppress_anchor_tokens`` (off by default, an addition to the paper): the first token of every anchor term
+(bare and after a space) gets ``-inf`` at every labeled position, so a generic label is never the start of a term that
+is being unlearned. It matters when the base model knows the target so well that, reading the replaced text, it still
+predicts *other* anchor terms (a fact of the story from its context), and for stereotypes, where no identity should be
+the generic continuation. Its cost: a common word that starts an anchor (``"Mount"`` of ``"Mount Corvath"``) is never
+taught either.
+
 Output (:func:`build_relabeled_dataset`): a :class:`datasets.Dataset` with the original ``input_ids``,
 ``attention_mask`` and ``labels`` in the causal-LM convention of ``transformers`` (``labels[t]`` is the token taught
 at position ``t``, predicted from positions ``< t``; ``labels[0]`` and masked positions are ``-100``), and with
@@ -242,6 +249,11 @@ def _first_tokens(tokenizer: PreTrainedTokenizerBase, term: str) -> tuple[int, .
     return tuple(sorted(ids))
 
 
+def anchor_first_token_ids(tokenizer: PreTrainedTokenizerBase, anchors) -> list[int]:
+    """The first token of every anchor term, bare and after a space (for ``suppress_anchor_tokens``)."""
+    return sorted({token for key in anchors for token in _first_tokens(tokenizer, key)})
+
+
 @dataclass
 class PreparedBlock:
     """A block with everything the logits are not needed for: replacement, alignment, masks, suppressed tokens.
@@ -325,16 +337,19 @@ def generic_labels_from_rows(
     alpha: float = 5.0,
     top_k: int | None = None,
     vocab_size: int | None = None,
+    suppressed_columns: Sequence[int] = (),
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Hard labels ``(N,)`` and, with ``top_k``, soft targets ``(N, k)`` ids and probabilities, for ``N`` aligned rows.
 
     Row ``r`` of ``base_rows``/``reinforced_rows`` is one prediction (vocabulary logits); ``suppressed_ids[r]`` are
-    forced to ``-inf`` first, as are ids ``>= vocab_size``. Soft probabilities are ``softmax(v_generic)`` over the top
-    ``k`` ids, renormalised to sum to 1.
+    forced to ``-inf`` first, as are ``suppressed_columns`` in every row and ids ``>= vocab_size``. Soft probabilities
+    are ``softmax(v_generic)`` over the top ``k`` ids, renormalised to sum to 1.
     """
     generic = generic_logits(base_rows, reinforced_rows, alpha)
     if vocab_size is not None and vocab_size < generic.size(-1):
         generic[:, vocab_size:] = float("-inf")
+    if len(suppressed_columns):
+        generic[:, torch.as_tensor(list(suppressed_columns), dtype=torch.long, device=generic.device)] = float("-inf")
     rows = [r for r, ids in enumerate(suppressed_ids) for _ in ids]
     if rows:
         columns = [t for ids in suppressed_ids for t in ids]
@@ -381,12 +396,15 @@ def relabel_block(
     alpha: float = 5.0,
     top_k: int | None = None,
     vocab_size: int | None = None,
+    suppressed_columns: Sequence[int] = (),
 ) -> dict:
     """One block's dataset row from the base logits on its replaced tokens ``(m, V)`` and the reinforced logits on its
     original tokens ``(n, V)``."""
     base_rows = base_logits[prepared.replaced_positions]
     reinforced_rows = reinforced_logits[prepared.label_positions]
-    results = generic_labels_from_rows(base_rows, reinforced_rows, prepared.suppressed_ids, alpha, top_k, vocab_size)
+    results = generic_labels_from_rows(
+        base_rows, reinforced_rows, prepared.suppressed_ids, alpha, top_k, vocab_size, suppressed_columns
+    )
     return assemble_row(prepared, *results)
 
 
@@ -434,6 +452,7 @@ def iter_relabeled_rows(
     top_k: int | None = None,
     batch_size: int = 4,
     show_progress: bool = True,
+    suppressed_columns: Sequence[int] = (),
 ) -> Iterator[dict]:
     """Dataset rows of ``prepared_blocks``, ``batch_size`` blocks per pair of forward passes of ``model``.
 
@@ -464,7 +483,7 @@ def iter_relabeled_rows(
                         )
                     suppressed = [ids for p in labeled for ids in p.suppressed_ids]
                     hard, soft_ids, soft_probs = generic_labels_from_rows(
-                        base_rows, reinforced_rows, suppressed, alpha, top_k, vocab_size
+                        base_rows, reinforced_rows, suppressed, alpha, top_k, vocab_size, suppressed_columns
                     )
                 sizes = [len(p.label_positions) for p in labeled]
                 parts = [[None] * len(labeled) if t is None else t.cpu().split(sizes) for t in (hard, soft_ids, soft_probs)]
@@ -529,6 +548,7 @@ def build_relabeled_dataset(
     top_k: int | None = None,
     batch_size: int = 4,
     show_progress: bool = True,
+    suppress_anchor_tokens: bool = False,
 ) -> tuple[datasets.Dataset, dict]:
     """The relabeled dataset of ``blocks`` and its statistics (also stored, as JSON, in ``dataset.info.description``).
 
@@ -547,13 +567,19 @@ def build_relabeled_dataset(
     if not blocks:
         raise ValueError("no blocks to relabel")
     prepared = [prepare_block(block, replacer, tokenizer) for block in blocks]
+    suppressed_columns = anchor_first_token_ids(tokenizer, replacer.anchors) if suppress_anchor_tokens else []
     state = PartialState()
     with state.split_between_processes(prepared) as local:
         local_rows = list(
-            iter_relabeled_rows(model, tokenizer, local, alpha, top_k, batch_size, show_progress and state.is_main_process)
+            iter_relabeled_rows(
+                model, tokenizer, local, alpha, top_k, batch_size, show_progress and state.is_main_process,
+                suppressed_columns,
+            )
         )
     rows = gather_object(local_rows) if state.num_processes > 1 else local_rows
     statistics = relabel_statistics(prepared, rows)
     dataset = datasets.Dataset.from_list(rows, features=relabel_features(top_k))
-    dataset.info.description = json.dumps({"alpha": alpha, "top_k": top_k or 0, **statistics})
+    dataset.info.description = json.dumps(
+        {"alpha": alpha, "top_k": top_k or 0, "suppress_anchor_tokens": suppress_anchor_tokens, **statistics}
+    )
     return dataset, statistics

@@ -48,6 +48,10 @@ class RelabelArguments:
     output_dir: str = field(default="outputs/relabeled", metadata={"help": "Where the relabeled dataset is saved."})
     alpha: float = field(default=5.0, metadata={"help": "α in v_base − α·ReLU(v_reinforced − v_base)."})
     top_k: int = field(default=0, metadata={"help": "Also store the top-k generic tokens as soft targets (0: hard only)."})
+    suppress_anchor_tokens: bool = field(
+        default=False,
+        metadata={"help": "Never use the first token of an anchor term as a generic label (an addition to the paper)."},
+    )
     seed: int = field(default=42, metadata={"help": "Seed of the per-block choice of alternatives."})
     batch_size: int = field(default=4, metadata={"help": "Blocks per forward pass."})
     overwrite_output_dir: bool = field(default=False, metadata={"help": "Replace an existing --output_dir."})
@@ -150,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         alpha=relabel_args.alpha,
         top_k=relabel_args.top_k or None,
         batch_size=relabel_args.batch_size,
+        suppress_anchor_tokens=relabel_args.suppress_anchor_tokens,
     )
     state = PartialState()
     if state.is_main_process:
