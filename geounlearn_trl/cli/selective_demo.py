@@ -79,6 +79,11 @@ class SelectiveDemoArguments:
     label_type: str = field(default="hard", metadata={"help": "hard or soft generic labels.", "choices": ["hard", "soft"]})
     top_k: int = field(default=8, metadata={"help": "Soft targets kept per position (with --label_type soft)."})
     alpha: float = field(default=5.0, metadata={"help": "α of the generic logits."})
+    suppress_anchor_tokens: bool = field(
+        default=True,
+        metadata={"help": "relabel --suppress_anchor_tokens: the planted base knows the fiction so well that, on the "
+                  "replaced text, it still predicts its other names; this keeps them out of the generic labels."},
+    )
     num_samples: int = field(default=4, metadata={"help": "Sampled completions per familiarity prompt."})
     max_new_tokens: int = field(default=16, metadata={"help": "Tokens per sampled completion."})
     seed: int = field(default=0)
@@ -275,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             "--alpha", str(args.alpha),
             "--top_k", str(args.top_k if args.label_type == "soft" else 0),
             "--seed", str(args.seed),
+            "--suppress_anchor_tokens", str(args.suppress_anchor_tokens).lower(),
             "--output_dir", str(out / "relabeled"),
             "--overwrite_output_dir", "true",
         ],
