@@ -4,7 +4,7 @@ Relabeling a block needs two forward passes (reinforced on the original text, ba
 throughput is bounded by half that of a single plain forward over the same tokens; the target is ≥ 0.4×. Memory:
 relabel keeps one set of weights and toggles the reinforced LoRA adapter (``with model.disable_adapter():``); the
 alternative keeps a base copy and a merged reinforced copy. Each variant runs in its own fresh process and reports its
-peak resident memory (``resource.getrusage``: ``ru_maxrss``) above what the process held before loading any model.
+peak resident memory (``VmHWM``) above what the process held before loading any model.
 
     flock /tmp/geounlearn-heavy.lock python bench/bench_relabel.py            # embedded SmolLM2-135M-Instruct
 
@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -34,7 +33,9 @@ import torch  # noqa: E402 (after the offline environment is set)
 
 
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child would report its parent's peak.
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
 def build_blocks(tokenizer, tokens: int, block_size: int):

@@ -26,8 +26,14 @@ def wants_chat_template(tokenizer: PreTrainedTokenizerBase, use_chat_template: b
 
 
 def render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, use_chat_template: bool) -> str:
+    """The exact text the model sees before the answer: the plain prompt, or the chat template up to the assistant turn."""
     if not use_chat_template:
         return prompt
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            f"use_chat_template=True but the tokenizer of {getattr(tokenizer, 'name_or_path', '?')!r} has no chat "
+            "template; use use_chat_template=False (--use_chat_template false)."
+        )
     return tokenizer.apply_chat_template(
         [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
     )

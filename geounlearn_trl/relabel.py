@@ -435,6 +435,15 @@ def _gathered_logits(model, sequences, positions, pad_token_id, device) -> torch
     return logits[rows, columns].float()
 
 
+def _keep_in_step(model, batch: Sequence[PreparedBlock], pad_token_id: int, device) -> None:
+    """The two forwards of a batch whose results are not needed, so that the other shards' owners are not left waiting."""
+    input_ids, attention_mask = _padded([p.block.input_ids for p in batch], pad_token_id, device)
+    model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+    with model.disable_adapter():
+        input_ids, attention_mask = _padded([p.replaced_ids for p in batch], pad_token_id, device)
+        model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+
+
 def _check_adapter_model(model) -> None:
     if not callable(getattr(model, "disable_adapter", None)):
         raise TypeError(
@@ -453,11 +462,14 @@ def iter_relabeled_rows(
     batch_size: int = 4,
     show_progress: bool = True,
     suppressed_columns: Sequence[int] = (),
+    lockstep: bool = False,
 ) -> Iterator[dict]:
     """Dataset rows of ``prepared_blocks``, ``batch_size`` blocks per pair of forward passes of ``model``.
 
     ``model`` is a :class:`~peft.PeftModel` whose active adapter is the reinforced one: the original blocks go through
     it as is, the replaced blocks with the adapter disabled. Both forwards run under ``torch.inference_mode``.
+    ``lockstep=True`` (a ZeRO-3 sharded model) runs both forwards for every batch, even one with nothing to label,
+    because each forward is a collective that every process must join.
     """
     _check_adapter_model(model)
     was_training = model.training
@@ -488,6 +500,9 @@ def iter_relabeled_rows(
                 sizes = [len(p.label_positions) for p in labeled]
                 parts = [[None] * len(labeled) if t is None else t.cpu().split(sizes) for t in (hard, soft_ids, soft_probs)]
                 results = {id(prepared): per_block for prepared, per_block in zip(labeled, zip(*parts))}
+            elif lockstep:
+                with torch.inference_mode():
+                    _keep_in_step(model, batch, pad_token_id, device)
             for prepared in batch:
                 empty = (
                     torch.empty(0, dtype=torch.long),
@@ -549,11 +564,14 @@ def build_relabeled_dataset(
     batch_size: int = 4,
     show_progress: bool = True,
     suppress_anchor_tokens: bool = False,
+    lockstep: bool = False,
 ) -> tuple[datasets.Dataset, dict]:
     """The relabeled dataset of ``blocks`` and its statistics (also stored, as JSON, in ``dataset.info.description``).
 
     Under ``accelerate launch`` each process labels a contiguous share of the blocks and the rows are gathered back in
     order (``gather_object``), so every process returns the whole dataset; a single process labels everything.
+    ``lockstep=True`` (a ZeRO-3 sharded model) pads the shares to equal length, so that every process runs the same
+    number of forwards; the padding rows are dropped when gathering.
     """
     from accelerate import PartialState
     from accelerate.utils import gather_object
@@ -569,14 +587,16 @@ def build_relabeled_dataset(
     prepared = [prepare_block(block, replacer, tokenizer) for block in blocks]
     suppressed_columns = anchor_first_token_ids(tokenizer, replacer.anchors) if suppress_anchor_tokens else []
     state = PartialState()
-    with state.split_between_processes(prepared) as local:
-        local_rows = list(
-            iter_relabeled_rows(
-                model, tokenizer, local, alpha, top_k, batch_size, show_progress and state.is_main_process,
-                suppressed_columns,
-            )
-        )
-    rows = gather_object(local_rows) if state.num_processes > 1 else local_rows
+    with state.split_between_processes(list(range(len(prepared))), apply_padding=lockstep) as local_indices:
+        local_rows = iter_relabeled_rows(
+            model, tokenizer, [prepared[i] for i in local_indices], alpha, top_k, batch_size,
+            show_progress and state.is_main_process, suppressed_columns, lockstep,
+        )  # fmt: skip
+        indexed_rows = list(zip(local_indices, local_rows))
+    if state.num_processes > 1:
+        indexed_rows = gather_object(indexed_rows)
+    by_index = dict(indexed_rows)  # padding repeats an index with an identical row
+    rows = [by_index[index] for index in range(len(prepared))]
     statistics = relabel_statistics(prepared, rows)
     dataset = datasets.Dataset.from_list(rows, features=relabel_features(top_k))
     dataset.info.description = json.dumps(

@@ -10,16 +10,12 @@ For a prompt :math:`x` and an option text :math:`y = (y_1, \\dots, y_T)` (its to
 token), which keeps long options (``"Not enough information"``) from losing to short ones just for being long. The
 option's first token is always scored: it is predicted from the prompt's last position.
 
-The continuation is ``" " + option`` after the plain prompt (no space is added when the prompt already ends in
-whitespace), or, with ``use_chat_template=True``, the option as the content of the assistant turn that follows the
-user turn holding the prompt (template rendered with ``add_generation_prompt=True``; the end-of-turn marker is not
-scored, as EOS is not scored in plain mode).
-
-Tokenisation boundary. BPE merges can cross the prompt/option boundary (Devanagari combining marks, a prompt that
-ends inside a word), so the option's tokens are taken as the *suffix* of the tokenised full text after the tokenised
-prompt, and only when the prompt's tokens are an exact prefix of the full text's tokens. When they are not, the
-prompt and the continuation are tokenised separately and their ids concatenated, so the prompt seen by the model is
-always exactly the tokenised prompt and the option always has at least one token.
+Prompt and option become token ids exactly as the trainers see them (:mod:`geounlearn_trl.prompting`): the rendered
+prompt (plain, or the user turn of the chat template with ``add_generation_prompt=True``) and the answer text (``" " +
+option`` after a plain prompt, the assistant's content with a chat template) are tokenised separately and their ids
+concatenated. A score therefore measures the very sequence gradient ascent pushed down or up, the option's first token
+is always its own token (BPE cannot merge it into the prompt, Devanagari combining marks included), and the end-of-turn
+marker is not scored, as EOS is not scored in plain mode.
 
 Each prompt is run once and its options are scored on top of its KV cache (:func:`score_questions`), questions batched
 by prompt length, in ``no_grad`` forward passes with right padding; models whose cache does not allow it (sliding
@@ -37,6 +33,8 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from .prompting import encode_answer, encode_prompt
+
 NORMALIZATIONS = ("mean", "sum")
 MIN_SHARED_PREFIX = 4  # tokens; a shorter common prefix is not worth its extra forward call
 logger = logging.getLogger(__name__)
@@ -48,57 +46,26 @@ class EncodedPair:
 
     input_ids: list[int]
     prompt_length: int
-    boundary_fallback: bool  # True when the prompt tokens were not a prefix and ids were concatenated instead
-
-
-def render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, use_chat_template: bool) -> str:
-    """The exact text the model sees before the answer: the plain prompt, or the chat template up to the assistant turn."""
-    if not use_chat_template:
-        return prompt
-    if not getattr(tokenizer, "chat_template", None):
-        raise ValueError(
-            f"use_chat_template=True but the tokenizer of {getattr(tokenizer, 'name_or_path', '?')!r} has no chat "
-            "template; score with use_chat_template=False."
-        )
-    return tokenizer.apply_chat_template(
-        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
-    )
-
-
-def continuation_text(rendered_prompt: str, option: str, use_chat_template: bool) -> str:
-    """The option as it follows the prompt: the assistant content verbatim, or ``" " + option`` after a plain prompt."""
-    if use_chat_template or not rendered_prompt or rendered_prompt[-1].isspace():
-        return option
-    return " " + option
-
-
-def _tokenize(tokenizer: PreTrainedTokenizerBase, text: str, add_special_tokens: bool) -> list[int]:
-    return list(tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
 
 
 def encode_pair(
     tokenizer: PreTrainedTokenizerBase,
-    rendered_prompt: str,
-    continuation: str,
+    prompt: str,
+    option: str,
     use_chat_template: bool,
     prompt_ids: list[int] | None = None,
 ) -> EncodedPair:
-    """Token ids of prompt + continuation with the boundary handled as described in the module docstring."""
-    # A rendered chat template already carries its special tokens (BOS, <|im_start|>): don't add them twice.
-    add_special = not use_chat_template
+    """Token ids of prompt + option, encoded as in training (``prompt_ids`` may be passed to reuse the prompt's)."""
     if prompt_ids is None:
-        prompt_ids = _tokenize(tokenizer, rendered_prompt, add_special)
+        prompt_ids = encode_prompt(tokenizer, prompt, use_chat_template)
     if not prompt_ids:
         # An empty prompt gives the first option token nothing to be predicted from: start from BOS (or EOS).
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         prompt_ids = [start]
-    full_ids = _tokenize(tokenizer, rendered_prompt + continuation, add_special)
-    if len(full_ids) > len(prompt_ids) and full_ids[: len(prompt_ids)] == prompt_ids:
-        return EncodedPair(full_ids, len(prompt_ids), boundary_fallback=False)
-    option_ids = _tokenize(tokenizer, continuation, add_special_tokens=False)
+    option_ids = encode_answer(tokenizer, option, use_chat_template)
     if not option_ids:
-        raise ValueError(f"Option {continuation!r} tokenises to no tokens; it cannot be scored.")
-    return EncodedPair(prompt_ids + option_ids, len(prompt_ids), boundary_fallback=True)
+        raise ValueError(f"Option {option!r} tokenises to no tokens; it cannot be scored.")
+    return EncodedPair(list(prompt_ids) + option_ids, len(prompt_ids))
 
 
 def encode_options(
@@ -114,19 +81,9 @@ def encode_options(
     for index, (prompt, row_options) in enumerate(zip(prompts, options)):
         if not row_options:
             raise ValueError(f"Prompt {index} has no options to score.")
-        rendered = render_prompt(tokenizer, prompt, use_chat_template)
-        prompt_ids = _tokenize(tokenizer, rendered, add_special_tokens=not use_chat_template)
+        prompt_ids = encode_prompt(tokenizer, prompt, use_chat_template)
         encoded.append(
-            [
-                encode_pair(
-                    tokenizer,
-                    rendered,
-                    continuation_text(rendered, option, use_chat_template),
-                    use_chat_template,
-                    prompt_ids=prompt_ids,
-                )
-                for option in row_options
-            ]
+            [encode_pair(tokenizer, prompt, option, use_chat_template, prompt_ids=prompt_ids) for option in row_options]
         )
     return encoded
 

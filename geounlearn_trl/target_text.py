@@ -54,12 +54,21 @@ class TargetTextArguments:
         default="en", metadata={"help": f"Language of --mcq_dataset, for its generic terms: {', '.join(GENERIC_PERSON_TERMS)}."}
     )
     mcq_max_rows: int | None = field(default=None, metadata={"help": "Use at most this many MCQ statements."})
+    mcq_eval_fraction: float = field(
+        default=0.0,
+        metadata={"help": "Hold out this fraction of (identity, attribute) pairs of --mcq_dataset for evaluation and "
+                  "use only the rest: the split `unlearn` and `demo` make with --eval_fraction and --seed (give the same "
+                  "fraction, and their --seed as --mcq_split_seed)."},
+    )
+    mcq_split_seed: int = field(default=42, metadata={"help": "Seed of the --mcq_eval_fraction split."})
     skip_bad_rows: bool = field(default=False, metadata={"help": "Skip malformed MCQ rows instead of failing."})
     block_size: int = field(default=256, metadata={"help": "Tokens per block (the last block of a document may be shorter)."})
 
     def __post_init__(self):
         if self.block_size < 2:
             raise ValueError(f"--block_size must be at least 2 tokens, got {self.block_size}")
+        if not 0 <= self.mcq_eval_fraction < 1:
+            raise ValueError(f"--mcq_eval_fraction must be in [0, 1), got {self.mcq_eval_fraction}")
 
 
 @dataclass
@@ -93,19 +102,29 @@ def read_target_text(path: str | os.PathLike) -> str:
 
 
 def mcq_target(
-    path_or_id: str, language: str, max_rows: int | None = None, skip_bad_rows: bool = False
+    path_or_id: str,
+    language: str,
+    max_rows: int | None = None,
+    skip_bad_rows: bool = False,
+    eval_fraction: float = 0.0,
+    split_seed: int = 42,
 ) -> tuple[list[str], dict[str, list[str]]]:
     """Stereotyped statements of an MCQ file as documents, and the anchor dictionary identity → generic terms.
 
-    Control rows (``is_control``) are left out: their "correct" option is a fact, not a stereotype.
+    Control rows (``is_control``) are left out: their "correct" option is a fact, not a stereotype. With
+    ``eval_fraction`` the held-out (identity, attribute) pairs of :func:`~geounlearn_trl.mcq.pair_split_indices` are
+    left out too, so that the statements are exactly the training rows gradient ascent sees with the same split.
     """
-    from .mcq import load_mcq
+    from .mcq import load_mcq, pair_split_indices
 
     if language not in GENERIC_PERSON_TERMS:
         raise ValueError(
             f"No generic person terms for language {language!r}; available: {', '.join(GENERIC_PERSON_TERMS)}"
         )
-    rows = load_mcq(path_or_id, skip_bad_rows=skip_bad_rows).filter(lambda row: not row["is_control"])
+    rows = load_mcq(path_or_id, skip_bad_rows=skip_bad_rows)
+    if eval_fraction > 0:
+        rows = rows.select(pair_split_indices(rows, eval_fraction, split_seed)[0])
+    rows = rows.filter(lambda row: not row["is_control"])
     if max_rows is not None:
         rows = rows.select(range(min(max_rows, len(rows))))
     if not len(rows):
@@ -121,7 +140,9 @@ def load_target_documents(args: TargetTextArguments) -> tuple[list[str], dict[st
         raise ValueError("Give exactly one of --target_text (a text file) or --mcq_dataset (MCQ stereotype data).")
     if args.target_text is not None:
         return [read_target_text(args.target_text)], None
-    return mcq_target(args.mcq_dataset, args.language, args.mcq_max_rows, args.skip_bad_rows)
+    return mcq_target(
+        args.mcq_dataset, args.language, args.mcq_max_rows, args.skip_bad_rows, args.mcq_eval_fraction, args.mcq_split_seed
+    )
 
 
 def split_into_blocks(

@@ -341,7 +341,8 @@ def relabeled_dataset(tiny_model_dir, data_dir, tmp_path_factory, deepspeed_avai
     pytest.importorskip("geounlearn_trl.trainers.selective_relabel")
     pytest.importorskip("geounlearn_trl.cli.relabel")
     root = tmp_path_factory.mktemp("selective")
-    target = ["--target_text", str(data_dir / "target.txt"), "--block_size", "32"]
+    # 102 tokens in blocks of 24: 5 blocks, so relabel's shares on 2 processes are 3 and 2 + 1 padding row.
+    target = ["--target_text", str(data_dir / "target.txt"), "--block_size", "24"]
     reinforced = root / "reinforced"
     accelerate_launch(
         "cpu_deepspeed_zero3.yaml", module("reinforce"),
@@ -366,19 +367,21 @@ def test_reinforce_under_zero3(relabeled_dataset, tiny_model_dir):
     assert (logits_here(reinforced, "adapter") - logits_here(tiny_model_dir, "model")).abs().max() > 1e-4
 
 
-def test_relabel_launched_with_zero3_config_matches_one_process(relabeled_dataset):
-    """`accelerate launch` of relabel with the ZeRO-3 config gives the one-process dataset.
+def test_relabel_sharded_under_zero3_matches_one_process(relabeled_dataset):
+    """`accelerate launch` of relabel with the ZeRO-3 config shards the model and gives the one-process dataset.
 
-    relabel builds no Trainer, so DeepSpeed never shards its model: each process loads it whole. This checks that the
-    command runs unchanged under the launcher and that its output is complete and right.
+    The tiny target makes 5 blocks for 2 processes: the shares are padded to equal length (the processes step in
+    lockstep) and the padding row is dropped on gathering.
     """
     import datasets
 
+    log = (relabeled_dataset / "relabel.log").read_text(encoding="utf-8")
+    assert "ZeRO-3 sharded over 2 processes" in log
     launched = datasets.load_from_disk(str(relabeled_dataset / "relabeled"))
     single = datasets.load_from_disk(str(relabeled_dataset / "relabeled-single"))
-    assert len(launched) == len(single) > 0
+    assert len(launched) == len(single) == 5
     assert launched.column_names == single.column_names
-    for column in ("input_ids", "labels"):
+    for column in ("input_ids", "labels", "block"):
         assert launched[column] == single[column]
 
 

@@ -266,3 +266,46 @@ def test_selective_demo_runs_every_step(tiny_model_dir, tmp_path, capsys):
     assert "$ geounlearn-trl relabel" in printed and "retain loss, neutral held-out text" in printed
     for step in ("planted", "reinforced", "relabeled", "selective"):
         assert (tmp_path / "demo" / step).is_dir()
+
+
+def test_mcq_eval_fraction_keeps_only_the_training_pairs():
+    from geounlearn_trl.mcq import load_mcq, pair_split_indices
+    from geounlearn_trl.target_text import mcq_target
+
+    mcq_path = str(files("geounlearn_trl") / "data" / "sample_mcq_en.csv")
+    mcq = load_mcq(mcq_path)
+    train, held_out = pair_split_indices(mcq, 0.2, 7)
+    documents, anchors = mcq_target(mcq_path, "en", eval_fraction=0.2, split_seed=7)
+    expected = [f"{mcq[i]['question']} {mcq[i]['target']}" for i in train]
+    assert documents == expected
+    held_out_statements = {f"{mcq[i]['question']} {mcq[i]['target']}" for i in held_out}
+    assert held_out_statements and not held_out_statements & set(documents)
+    with pytest.raises(ValueError, match="mcq_eval_fraction"):
+        parse_flags((TargetTextArguments,), ["--mcq_dataset", mcq_path, "--mcq_eval_fraction", "1.0"])
+
+
+def test_compare_measures_both_methods_on_the_same_questions(tiny_model_dir, tmp_path):
+    from pathlib import Path
+
+    from geounlearn_trl.cli import compare
+
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "gradient_ascent" / "smollm2_cpu_lora.yaml"
+    assert compare.main([
+        "--model_name_or_path", tiny_model_dir, "--output_dir", str(tmp_path), "--eval_languages", "en,hi",
+        "--gradient_ascent_recipe", str(recipe), "--reinforce_epochs", "1", "--selective_epochs", "1",
+    ]) == 0  # fmt: skip
+    results = json.loads((tmp_path / "compare_results.json").read_text(encoding="utf-8"))["results"]
+    assert list(results) == ["base", "gradient ascent", "selective relabeling"]
+    for method in results.values():
+        assert list(method) == ["en", "hi"]
+        for language, measured in method.items():
+            # the same held-out and control questions for every method
+            assert measured["n_stereotype"] == results["base"][language]["n_stereotype"] > 0
+            assert measured["n_control"] == results["base"][language]["n_control"] > 0
+            for key in ("stereotype_rate", "unknown_rate", "control_accuracy", "control_unknown_rate"):
+                assert 0 <= measured[key] <= 1
+            assert math.isfinite(measured["retain_perplexity"])
+    table = (tmp_path / "compare_results.md").read_text(encoding="utf-8")
+    assert "| en (trained) |" in table and "| hi |" in table
+    # the selective adapter was trained on the training rows only and saved with its card
+    assert (tmp_path / "selective" / "adapter_config.json").is_file()

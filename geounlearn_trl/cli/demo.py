@@ -137,6 +137,20 @@ def format_table(before: dict[str, Measurement], after: dict[str, Measurement], 
     return "\n".join(lines)
 
 
+def build_eval_sets(eval_languages: list[str], held_out_indices: list[int], demo_args: DemoArguments) -> dict:
+    """language → (held-out stereotype rows, control rows, retain texts) from the shipped sample data."""
+    eval_sets = {}
+    for language in eval_languages:
+        mcq = load_mcq(sample_mcq_path(language))
+        control = load_mcq(sample_control_path(language), is_control=True)
+        if demo_args.max_control_questions:
+            control = control.select(range(min(demo_args.max_control_questions, len(control))))
+        retain = load_retain(sample_retain_path(language))
+        retain = retain.select(range(len(retain) - min(demo_args.max_retain_texts, len(retain)), len(retain)))
+        eval_sets[language] = (mcq.select(held_out_indices), control, retain)
+    return eval_sets
+
+
 def main(argv: list[str] | None = None) -> int:
     setup_logging()
     demo_args, script_args, training_args, model_args = parse_flags(
@@ -172,15 +186,7 @@ def main(argv: list[str] | None = None) -> int:
 
     train_dataset = datasets.concatenate_datasets(train_parts).shuffle(seed=seed)
 
-    eval_sets = {}
-    for language in eval_languages:
-        mcq = load_mcq(sample_mcq_path(language))
-        control = load_mcq(sample_control_path(language), is_control=True)
-        if demo_args.max_control_questions:
-            control = control.select(range(min(demo_args.max_control_questions, len(control))))
-        retain = load_retain(sample_retain_path(language))
-        retain = retain.select(range(len(retain) - min(demo_args.max_retain_texts, len(retain)), len(retain)))
-        eval_sets[language] = (mcq.select(held_out_indices), control, retain)
+    eval_sets = build_eval_sets(eval_languages, held_out_indices, demo_args)
     logger.info(
         "Unlearning on %d %s questions; measuring %d held-out questions and %d control questions per language in %s",
         len(train_dataset), script_args.language, len(held_out_indices), len(eval_sets[eval_languages[0]][1]),

@@ -20,6 +20,7 @@ COMMANDS = {
     "relabel": "Build generic labels from base vs reinforced logits.",
     "selective": "Fine-tune toward the generic labels (SelectiveRelabelTrainer).",
     "selective-demo": "The selective-relabel pipeline on the embedded model: plant a fiction, unlearn it, measure.",
+    "compare": "Gradient ascent vs selective relabeling on the same stereotype questions and metrics.",
     "prompts": "Generate or load familiarity prompts.",
     "familiarity": "Completion and probability familiarity, before vs after.",
 }

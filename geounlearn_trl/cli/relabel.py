@@ -9,8 +9,12 @@ Saves a :class:`datasets.Dataset` with ``save_to_disk`` in ``--output_dir`` (rea
 ``selective`` trains on it), and the resolved flags beside it. An existing non-empty ``--output_dir`` is refused unless
 ``--overwrite_output_dir``; the new dataset is written to a temporary folder first, so a failed run loses nothing.
 
-Under ``accelerate launch`` (several GPUs), each process loads the model on its own device and labels a share of the
-blocks; the main process gathers the rows and saves the dataset.
+Under ``accelerate launch`` each process labels an equal share of the blocks and the main process gathers the rows
+and saves the dataset. With a DeepSpeed ZeRO-3 config the model is *sharded*: loaded under ``zero.Init`` (each process
+holds 1/N of the weights, the adapter included) and run as a DeepSpeed inference engine, the processes stepping through
+their shares in lockstep because every forward gathers each layer's shards from all of them. With any other config each
+process holds a whole copy on its own device. On CPU the processes talk over gloo (accelerate sets up no process group
+for DeepSpeed on CPU by itself; ``--ddp_backend`` overrides the choice).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accelerate import PartialState
+import torch
+from accelerate import Accelerator, PartialState
+from accelerate.utils import DistributedType
 from trl import ModelConfig
 
 from ..models import EMBEDDED_MODEL_NAME, ModelNotFoundError, load_model, load_tokenizer, resolve_model_path
@@ -56,6 +62,10 @@ class RelabelArguments:
     batch_size: int = field(default=4, metadata={"help": "Blocks per forward pass."})
     overwrite_output_dir: bool = field(default=False, metadata={"help": "Replace an existing --output_dir."})
     trust_remote_code: bool = field(default=False, metadata={"help": "Allow custom model code from the Hub."})
+    ddp_backend: str | None = field(
+        default=None,
+        metadata={"help": "Process-group backend under accelerate launch (default: gloo on CPU, the launcher's on GPU)."},
+    )
 
 
 def adapter_base_model(adapter: str) -> str | None:
@@ -69,18 +79,90 @@ def adapter_base_model(adapter: str) -> str | None:
         return json.load(handle).get("base_model_name_or_path")
 
 
-def load_reinforced_model(model_args: ModelConfig, adapter: str, trust_remote_code: bool = False):
+def init_distributed(ddp_backend: str | None) -> PartialState:
+    """The process state, created before anything else asks for it (it is a singleton: the first call decides).
+
+    On CPU, gloo unless told otherwise: with a DeepSpeed config accelerate would otherwise start no process group, and
+    every process would believe it is alone, label everything and write the same folder.
+    """
+    if ddp_backend is None and not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        ddp_backend = "gloo"
+    return PartialState(backend=ddp_backend) if ddp_backend else PartialState()
+
+
+def zero3_inference_config(batch_size: int, model_args: ModelConfig) -> dict | None:
+    """The launch's DeepSpeed config with its ``"auto"`` values filled for inference, or None unless it is ZeRO-3.
+
+    The Trainer fills ``"auto"`` from TrainingArguments; relabel has no Trainer, so it fills them from its own flags.
+    """
+    state = PartialState()
+    if state.distributed_type != DistributedType.DEEPSPEED:
+        return None
+    plugin = Accelerator().state.deepspeed_plugin
+    config = json.loads(json.dumps(plugin.deepspeed_config))
+    if config.get("zero_optimization", {}).get("stage") != 3:
+        return None
+    from transformers import AutoConfig
+
+    hidden_size = AutoConfig.from_pretrained(resolve_model_path(model_args.model_name_or_path)).hidden_size
+    dtype = str(model_args.dtype)
+    filled = {
+        "train_micro_batch_size_per_gpu": batch_size,
+        "gradient_accumulation_steps": 1,
+        "train_batch_size": batch_size * state.num_processes,
+        "gradient_clipping": 1.0,
+    }
+    for key, value in filled.items():
+        if config.get(key, "auto") == "auto":
+            config[key] = value
+    for precision, enabled in (("bf16", "bfloat16" in dtype), ("fp16", "float16" in dtype and "bfloat16" not in dtype)):
+        if config.get(precision, {}).get("enabled") == "auto":
+            config[precision]["enabled"] = enabled
+    zero = config["zero_optimization"]
+    # The sizes TRL's prepare_deepspeed uses for a sharded inference copy.
+    for key, value in (
+        ("reduce_bucket_size", hidden_size * hidden_size),
+        ("stage3_prefetch_bucket_size", int(0.9 * hidden_size * hidden_size)),
+        ("stage3_param_persistence_threshold", 10 * hidden_size),
+    ):
+        if zero.get(key) == "auto":
+            zero[key] = value
+    for training_only in ("optimizer", "scheduler"):
+        config.pop(training_only, None)
+    zero.pop("offload_optimizer", None)
+    return config
+
+
+class ReinforcedModel:
     """The base model with the reinforced adapter on top: one set of weights, the adapter toggled per forward.
 
-    Under ``accelerate launch`` with several processes, each process holds a whole copy on its own device and labels a
-    share of the blocks.
+    ``model`` is the :class:`~peft.PeftModel` relabel calls; ``sharded`` says whether it is ZeRO-3 sharded across the
+    processes (then every process must run the same forwards); ``engine`` keeps the DeepSpeed engine that owns the
+    shards alive.
     """
-    from peft import PeftModel
 
-    state = PartialState()
-    overrides = {"device_map": {"": state.device}} if state.num_processes > 1 else {}
-    base = load_model(model_args, trust_remote_code=trust_remote_code, **overrides)
-    return PeftModel.from_pretrained(base, adapter, is_trainable=False)
+    def __init__(self, model_args: ModelConfig, adapter: str, batch_size: int, trust_remote_code: bool = False):
+        from peft import PeftModel
+
+        state = PartialState()
+        zero3_config = zero3_inference_config(batch_size, model_args)
+        self.sharded, self.engine = zero3_config is not None, None
+        if self.sharded:
+            import deepspeed
+            from transformers.integrations import HfDeepSpeedConfig
+
+            # Alive while loading: from_pretrained then partitions every weight as it is read (zero.Init).
+            deepspeed_config = HfDeepSpeedConfig(zero3_config)
+            base = load_model(model_args, trust_remote_code=trust_remote_code, device_map=None)
+            model = PeftModel.from_pretrained(base, adapter, is_trainable=False)
+            self.engine, *_ = deepspeed.initialize(model=model, config=zero3_config)
+            self.engine.eval()
+            del deepspeed_config
+            self.model = self.engine.module  # its layers gather their shards in forward hooks
+        else:
+            overrides = {"device_map": {"": state.device}} if state.num_processes > 1 else {}
+            base = load_model(model_args, trust_remote_code=trust_remote_code, **overrides)
+            self.model = PeftModel.from_pretrained(base, adapter, is_trainable=False)
 
 
 def _same_model(first: str, second: str) -> bool:
@@ -127,6 +209,7 @@ def save_dataset(dataset, output_dir: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     setup_logging()
     target_args, relabel_args, model_args = parse_flags((TargetTextArguments, RelabelArguments, ModelConfig), argv)
+    state = init_distributed(relabel_args.ddp_backend)
     if not relabel_args.reinforced_adapter:
         raise ValueError("--reinforced_adapter is required (the folder written by `geounlearn-trl reinforce`).")
     prepare_output_dir(relabel_args.output_dir, relabel_args.overwrite_output_dir)
@@ -143,11 +226,15 @@ def main(argv: list[str] | None = None) -> int:
         resolve_model_path(model_args.model_name_or_path), trust_remote_code=relabel_args.trust_remote_code
     )
     blocks = split_into_blocks(documents, tokenizer, target_args.block_size)
-    model = load_reinforced_model(model_args, relabel_args.reinforced_adapter, relabel_args.trust_remote_code)
-    logger.info("Relabeling %d blocks with %d anchor terms (alpha=%s, top_k=%s)", len(blocks), len(anchors),
-                relabel_args.alpha, relabel_args.top_k)
+    reinforced = ReinforcedModel(
+        model_args, relabel_args.reinforced_adapter, relabel_args.batch_size, relabel_args.trust_remote_code
+    )
+    logger.info("Relabeling %d blocks with %d anchor terms (alpha=%s, top_k=%s, %s)", len(blocks), len(anchors),
+                relabel_args.alpha, relabel_args.top_k,
+                f"ZeRO-3 sharded over {state.num_processes} processes" if reinforced.sharded
+                else f"{state.num_processes} process(es)")
     dataset, statistics = build_relabeled_dataset(
-        model,
+        reinforced.model,
         tokenizer,
         blocks,
         AnchorReplacer(anchors, seed=relabel_args.seed),
@@ -155,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         top_k=relabel_args.top_k or None,
         batch_size=relabel_args.batch_size,
         suppress_anchor_tokens=relabel_args.suppress_anchor_tokens,
+        lockstep=reinforced.sharded,
     )
-    state = PartialState()
     if state.is_main_process:
         save_dataset(dataset, relabel_args.output_dir)
         save_resolved_config(

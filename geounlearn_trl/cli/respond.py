@@ -46,7 +46,8 @@ from ..answers import parse_answer
 from ..languages import OPTION_LETTERS, LanguagePack, load_language_pack
 from ..mcq import load_mcq, present_question
 from ..models import EMBEDDED_MODEL_NAME, ModelNotFoundError, load_model, load_tokenizer, resolve_model_path
-from ..scoring import choose_options, option_loglikelihoods, render_prompt
+from ..prompting import render_prompt
+from ..scoring import choose_options, option_loglikelihoods
 from .common import parse_flags, setup_logging
 
 logger = logging.getLogger("geounlearn_trl.respond")

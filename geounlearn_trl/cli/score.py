@@ -42,9 +42,10 @@ from .common import parse_flags, setup_logging
 logger = logging.getLogger("geounlearn_trl.score")
 
 METRIC_ENV = "GEOUNLEARN_STEREOTYPE_BIAS_METRIC"
-# The metric lives beside the package in a source checkout (metrics/stereotype_bias); the env variable points
-# elsewhere (an installed copy, or a Hub id such as "<user>/stereotype_bias").
-DEFAULT_METRIC_PATH = Path(__file__).resolve().parents[2] / "metrics" / "stereotype_bias"
+# Where the metric is found, in order: the env variable (another copy, or a Hub id such as "<user>/stereotype_bias"),
+# the copy shipped inside an installed wheel (setup.py maps metrics/ there), the source checkout's metrics/ folder.
+INSTALLED_METRIC_PATH = Path(__file__).resolve().parents[1] / "metrics" / "stereotype_bias"
+CHECKOUT_METRIC_PATH = Path(__file__).resolve().parents[2] / "metrics" / "stereotype_bias"
 SUMMARY_KEYS = ("stereotype_rate", "unknown_rate", "other_rate", "unparsed_rate", "bias_score",
                 "ambiguous_bias_score", "control_accuracy", "control_unknown_rate")
 
@@ -86,13 +87,15 @@ class ScoredRow:
 
 
 def metric_path() -> str:
-    path = os.environ.get(METRIC_ENV) or str(DEFAULT_METRIC_PATH)
-    if os.environ.get(METRIC_ENV) is None and not DEFAULT_METRIC_PATH.is_dir():
-        raise FileNotFoundError(
-            f"The stereotype_bias metric was not found at {DEFAULT_METRIC_PATH} (it ships in the source checkout, "
-            f"metrics/stereotype_bias). Set {METRIC_ENV} to its folder."
-        )
-    return path
+    if os.environ.get(METRIC_ENV):
+        return os.environ[METRIC_ENV]
+    for candidate in (INSTALLED_METRIC_PATH, CHECKOUT_METRIC_PATH):
+        if (candidate / "stereotype_bias.py").is_file():
+            return str(candidate)
+    raise FileNotFoundError(
+        f"The stereotype_bias metric was found neither in the installed package ({INSTALLED_METRIC_PATH}) nor in a "
+        f"source checkout ({CHECKOUT_METRIC_PATH}). Reinstall geounlearn-trl, or set {METRIC_ENV} to its folder."
+    )
 
 
 def load_metric():

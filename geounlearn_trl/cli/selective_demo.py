@@ -65,18 +65,18 @@ class SelectiveDemoArguments:
     retain_text: str = field(default=str(DATA / "neutral_heldout.txt"), metadata={"help": "Neutral held-out text."})
     block_size: int = field(default=128, metadata={"help": "Tokens per block (all steps)."})
     batch_size: int = field(default=3, metadata={"help": "Blocks per training step."})
-    plant_epochs: float = field(default=12.0)
-    plant_learning_rate: float = field(default=2e-3)
+    plant_epochs: float = field(default=4.0)
+    plant_learning_rate: float = field(default=1e-3)
     plant_lora_r: int = field(default=32)
     plant_replay_tokens: int = field(
         default=1024,
         metadata={"help": "Tokens of the model's own samples mixed into planting, so that it doesn't forget the rest."},
     )
-    reinforce_epochs: float = field(default=4.0)
+    reinforce_epochs: float = field(default=1.0)
     reinforce_learning_rate: float = field(default=1e-3)
     selective_epochs: float = field(default=8.0)
-    selective_learning_rate: float = field(default=1e-3)
-    label_type: str = field(default="hard", metadata={"help": "hard or soft generic labels.", "choices": ["hard", "soft"]})
+    selective_learning_rate: float = field(default=2e-3)
+    label_type: str = field(default="soft", metadata={"help": "hard or soft generic labels.", "choices": ["hard", "soft"]})
     top_k: int = field(default=8, metadata={"help": "Soft targets kept per position (with --label_type soft)."})
     alpha: float = field(default=5.0, metadata={"help": "α of the generic logits."})
     suppress_anchor_tokens: bool = field(
