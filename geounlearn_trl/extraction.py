@@ -18,6 +18,49 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+@dataclass
+class ExtractionArguments:
+    """How the target text is cut and the model asked: the flags ``anchors`` and ``prompts`` share.
+
+    Subclasses define ``target_text``, the file the model reads.
+    """
+
+    chunk_tokens: int = field(default=384, metadata={"help": "Tokens of target text per request to the model."})
+    max_chunks: int | None = field(default=None, metadata={"help": "Only the first N chunks (quick looks)."})
+    max_new_tokens: int = field(default=256, metadata={"help": "Longest reply per chunk, in tokens."})
+    batch_size: int = field(default=4, metadata={"help": "Chunks per generate call."})
+    do_sample: bool = field(default=False, metadata={"help": "Sample replies instead of greedy decoding."})
+    temperature: float = field(default=0.7, metadata={"help": "Sampling temperature (with --do_sample)."})
+    repetition_penalty: float = field(
+        default=1.1, metadata={"help": "Discourages the repetition loops of small models."}
+    )
+    seed: int = field(default=0, metadata={"help": "Seed for sampled replies."})
+    save_replies: str | None = field(
+        default=None, metadata={"help": "Also write the model's raw replies to this JSON file, to check the parsing."}
+    )
+    trust_remote_code: bool = field(default=False, metadata={"help": "Allow the model's own code (off unless asked)."})
+
+    def extract_from_target_text(self, extract, model_args, **kwargs):
+        """Run ``extract`` (an ``extract_*`` function) on ``--target_text`` with the model of ``model_args``.
+
+        The flags above go to ``extract`` with ``kwargs``; the raw replies are written to ``--save_replies`` when asked.
+        """
+        from .models import load_model_and_tokenizer
+        from .target_text import read_target_text
+
+        text = read_target_text(self.target_text)
+        model, tokenizer = load_model_and_tokenizer(model_args, trust_remote_code=self.trust_remote_code)
+        report = extract(
+            model, tokenizer, text, chunk_tokens=self.chunk_tokens, max_chunks=self.max_chunks,
+            max_new_tokens=self.max_new_tokens, batch_size=self.batch_size, do_sample=self.do_sample,
+            temperature=self.temperature, repetition_penalty=self.repetition_penalty, seed=self.seed, **kwargs,
+        )  # fmt: skip
+        if self.save_replies:
+            with open(self.save_replies, "w", encoding="utf-8") as handle:
+                json.dump(report.replies, handle, ensure_ascii=False, indent=2)
+        return report
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Text chunks and chat generation
 # ---------------------------------------------------------------------------------------------------------------------

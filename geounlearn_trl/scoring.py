@@ -232,7 +232,6 @@ def _score_questions_shared_prompt(
     owners = [q for q, pairs in enumerate(questions) for _ in pairs]
     options = [pair.input_ids[pair.prompt_length :] for pairs in questions for pair in pairs]
     owner_index = torch.tensor(owners, dtype=torch.long)
-    results: list[tuple[float, int]] = []
     first_targets = torch.tensor([option[0] for option in options], dtype=torch.long)
     first_scores = first_log_probs[owner_index.to(first_log_probs.device), first_targets.to(first_log_probs.device)]
     rest_scores = torch.zeros(len(options), dtype=torch.float32)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from trl import ModelConfig, TrlParser
 
+from geounlearn_trl.extraction import ExtractionArguments
+
 from geounlearn_trl.anchors import (
     PICKLE_WARNING,
     AnchorDictionaryError,
@@ -33,11 +35,10 @@ from geounlearn_trl.anchors import (
     save_anchor_dictionary,
     splittable_keys,
 )
-from geounlearn_trl.target_text import read_target_text
 
 
-@dataclass
-class AnchorsArguments:
+@dataclass(kw_only=True)  # --output is required: keyword-only lets it follow the shared fields' defaults
+class AnchorsArguments(ExtractionArguments):
     output: str = field(metadata={"help": "Where to write the anchor dictionary (JSON, sorted keys, indented)."})
     target_text: str | None = field(
         default=None, metadata={"help": "UTF-8 text to extract anchor terms from with the instruct model."}
@@ -64,21 +65,7 @@ class AnchorsArguments:
             "are all keys (as the original does)."
         },
     )
-    chunk_tokens: int = field(default=384, metadata={"help": "Tokens of target text per request to the model."})
-    max_chunks: int | None = field(default=None, metadata={"help": "Only the first N chunks (quick looks)."})
     num_alternatives: int = field(default=3, metadata={"help": "Generic alternatives to ask for per anchor term."})
-    max_new_tokens: int = field(default=256, metadata={"help": "Longest reply per chunk, in tokens."})
-    batch_size: int = field(default=4, metadata={"help": "Chunks per generate call."})
-    do_sample: bool = field(default=False, metadata={"help": "Sample replies instead of greedy decoding."})
-    temperature: float = field(default=0.7, metadata={"help": "Sampling temperature (with --do_sample)."})
-    repetition_penalty: float = field(
-        default=1.1, metadata={"help": "Discourages the repetition loops of small models."}
-    )
-    seed: int = field(default=0, metadata={"help": "Seed for sampled replies."})
-    save_replies: str | None = field(
-        default=None, metadata={"help": "Also write the model's raw replies to this JSON file, to check the parsing."}
-    )
-    trust_remote_code: bool = field(default=False, metadata={"help": "Allow the model's own code (off unless asked)."})
 
 
 def make_parser() -> TrlParser:
@@ -96,24 +83,11 @@ def run(args: AnchorsArguments, model_args: ModelConfig) -> dict:
     if args.import_npy:
         sources += load_npy_dictionaries(args.import_npy, allow_pickle=args.allow_pickle)
     if args.target_text:
-        text = read_target_text(args.target_text)
-        from geounlearn_trl.models import load_model_and_tokenizer
-
-        model, tokenizer = load_model_and_tokenizer(model_args, trust_remote_code=args.trust_remote_code)
-        report = extract_anchor_dictionary(
-            model,
-            tokenizer,
-            text,
-            chunk_tokens=args.chunk_tokens,
+        report = args.extract_from_target_text(
+            extract_anchor_dictionary,
+            model_args,
             num_alternatives=args.num_alternatives,
-            max_chunks=args.max_chunks,
             drop_splittable=False,  # cleaned once below, after merging with the other inputs
-            max_new_tokens=args.max_new_tokens,
-            batch_size=args.batch_size,
-            do_sample=args.do_sample,
-            temperature=args.temperature,
-            repetition_penalty=args.repetition_penalty,
-            seed=args.seed,
         )
         summary.update(
             chunks=report.num_chunks,
@@ -123,11 +97,6 @@ def run(args: AnchorsArguments, model_args: ModelConfig) -> dict:
         )
         if report.skipped_examples:
             summary["skipped_examples"] = report.skipped_examples[:3]
-        if args.save_replies:
-            import json
-
-            with open(args.save_replies, "w", encoding="utf-8") as handle:
-                json.dump(report.replies, handle, ensure_ascii=False, indent=2)
         sources.append(report.dictionary)
     merged = merge_anchor_dictionaries(*sources)
     seen = {" ".join(str(key).split()) for source in sources for key in source}

@@ -42,3 +42,13 @@ def save_resolved_config(output_dir: str, sections: dict[str, object], filename:
     data = json.loads(json.dumps(data, default=str))
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def train_and_save(trainer, tokenizer, training_args, sections: dict[str, object]) -> None:
+    """Train (resuming from ``--resume_from_checkpoint`` when given), then save into ``--output_dir`` the model or
+    adapter (every process: ZeRO-3 gathers the shards) and, on the main process, the tokenizer and resolved flags."""
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model(training_args.output_dir)
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(training_args.output_dir)
+        save_resolved_config(training_args.output_dir, sections)

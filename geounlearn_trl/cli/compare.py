@@ -34,7 +34,7 @@ from . import relabel as relabel_command
 from . import selective as selective_command
 from .common import parse_flags, setup_logging
 from .demo import DemoArguments, Evaluator, Measurement, build_eval_sets
-from .selective_demo import run_command
+from .selective_demo import run_command, training_flags
 
 logger = logging.getLogger("geounlearn_trl.compare")
 CHECKOUT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "gradient_ascent" / "smollm2_cpu_lora.yaml"
@@ -64,14 +64,6 @@ class CompareArguments:
     top_k: int = field(default=8, metadata={"help": "Soft targets kept per position (with --label_type soft)."})
 
 
-def selective_training_flags(args: CompareArguments, epochs: float, learning_rate: float) -> list[str]:
-    return [
-        "--num_train_epochs", str(epochs), "--learning_rate", str(learning_rate),
-        "--per_device_train_batch_size", str(args.batch_size), "--lr_scheduler_type", "constant",
-        "--logging_steps", "5", "--save_strategy", "no", "--report_to", "none", "--seed", str(args.seed),
-    ]  # fmt: skip
-
-
 def run_selective(args: CompareArguments, out: Path) -> Path:
     """reinforce → relabel → selective on the training rows' stereotyped statements; returns the adapter folder."""
     target = [
@@ -82,7 +74,7 @@ def run_selective(args: CompareArguments, out: Path) -> Path:
     run_command(
         "reinforce", reinforce_command,
         ["--model_name_or_path", args.model_name_or_path, *target, "--output_dir", str(out / "reinforced"),
-         *selective_training_flags(args, args.reinforce_epochs, args.reinforce_learning_rate)],
+         *training_flags(args, args.reinforce_epochs, args.reinforce_learning_rate)],
     )  # fmt: skip
     run_command(
         "relabel", relabel_command,
@@ -94,7 +86,7 @@ def run_selective(args: CompareArguments, out: Path) -> Path:
         "selective", selective_command,
         ["--model_name_or_path", args.model_name_or_path, "--relabeled_dataset", str(out / "relabeled"),
          "--label_type", args.label_type, "--output_dir", str(out / "selective"),
-         *selective_training_flags(args, args.selective_epochs, args.selective_learning_rate)],
+         *training_flags(args, args.selective_epochs, args.selective_learning_rate)],
     )  # fmt: skip
     return out / "selective"
 
@@ -112,7 +104,7 @@ def format_table(results: dict[str, dict[str, Measurement]], trained_language: s
     """One row per language, each cell ``base / gradient ascent / selective``."""
     methods = list(results)
     lines = [
-        f"| language | n (stereo/control) | " + " | ".join(name for name, _, _ in COLUMNS) + " |",
+        "| language | n (stereo/control) | " + " | ".join(name for name, _, _ in COLUMNS) + " |",
         "|" + "---|" * (len(COLUMNS) + 2),
     ]
     for language in results[methods[0]]:

@@ -13,14 +13,14 @@ Completion prompts are ``[{"prompt": {"prompt": str, "references": [str], "subtl
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
 from trl import ModelConfig, TrlParser
 
-from geounlearn_trl.target_text import read_target_text
+from geounlearn_trl.extraction import ExtractionArguments
+
 from geounlearn_trl.familiarity import (
     PromptFormatError,
     extract_completion_prompts,
@@ -31,7 +31,7 @@ from geounlearn_trl.familiarity import (
 
 
 @dataclass
-class PromptsArguments:
+class PromptsArguments(ExtractionArguments):
     target_text: str | None = field(
         default=None, metadata={"help": "UTF-8 text to write familiarity prompts about with the instruct model."}
     )
@@ -52,20 +52,6 @@ class PromptsArguments:
     default_subtlety: int = field(
         default=5, metadata={"help": "Subtlety (1..10) of a generated prompt when the model gives none."}
     )
-    chunk_tokens: int = field(default=384, metadata={"help": "Tokens of target text per request to the model."})
-    max_chunks: int | None = field(default=None, metadata={"help": "Only the first N chunks (quick looks)."})
-    max_new_tokens: int = field(default=256, metadata={"help": "Longest reply per chunk, in tokens."})
-    batch_size: int = field(default=4, metadata={"help": "Chunks per generate call."})
-    do_sample: bool = field(default=False, metadata={"help": "Sample replies instead of greedy decoding."})
-    temperature: float = field(default=0.7, metadata={"help": "Sampling temperature (with --do_sample)."})
-    repetition_penalty: float = field(
-        default=1.1, metadata={"help": "Discourages the repetition loops of small models."}
-    )
-    seed: int = field(default=0, metadata={"help": "Seed for sampled replies."})
-    save_replies: str | None = field(
-        default=None, metadata={"help": "Also write the model's raw replies to this JSON file, to check the parsing."}
-    )
-    trust_remote_code: bool = field(default=False, metadata={"help": "Allow the model's own code (off unless asked)."})
 
 
 def make_parser() -> TrlParser:
@@ -96,28 +82,12 @@ def run(args: PromptsArguments, model_args: ModelConfig) -> dict:
     if args.probability_prompts:
         summary["probability_prompts"] = len(load_probability_prompts(args.probability_prompts))
     if args.target_text:
-        text = read_target_text(args.target_text)
-        from geounlearn_trl.models import load_model_and_tokenizer
-
-        model, tokenizer = load_model_and_tokenizer(model_args, trust_remote_code=args.trust_remote_code)
-        report = extract_completion_prompts(
-            model,
-            tokenizer,
-            text,
-            chunk_tokens=args.chunk_tokens,
+        report = args.extract_from_target_text(
+            extract_completion_prompts,
+            model_args,
             prompts_per_chunk=args.prompts_per_chunk,
             default_subtlety=args.default_subtlety,
-            max_chunks=args.max_chunks,
-            max_new_tokens=args.max_new_tokens,
-            batch_size=args.batch_size,
-            do_sample=args.do_sample,
-            temperature=args.temperature,
-            repetition_penalty=args.repetition_penalty,
-            seed=args.seed,
         )
-        if args.save_replies:
-            with open(args.save_replies, "w", encoding="utf-8") as handle:
-                json.dump(report.replies, handle, ensure_ascii=False, indent=2)
         summary.update(
             chunks=report.num_chunks, skipped_lines=report.skipped_lines, prompts_not_in_text=report.not_in_text
         )

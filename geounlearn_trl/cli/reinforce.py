@@ -23,7 +23,7 @@ from ..hub import finalize_output, hold_push
 from ..model_card import describe_run
 from ..models import EMBEDDED_MODEL_NAME, load_model, load_tokenizer, resolve_model_path
 from ..target_text import TargetTextArguments, load_target_documents, split_into_blocks
-from .common import parse_flags, save_resolved_config, setup_logging
+from .common import parse_flags, setup_logging, train_and_save
 
 logger = logging.getLogger("geounlearn_trl.reinforce")
 
@@ -90,13 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
+    train_and_save(trainer, tokenizer, training_args, {"target": target_args, "training": training_args, "model": model_args})
     if trainer.accelerator.is_main_process:
-        tokenizer.save_pretrained(training_args.output_dir)
-        save_resolved_config(
-            training_args.output_dir, {"target": target_args, "training": training_args, "model": model_args}
-        )
         logger.info("Saved the reinforced %s to %s", "adapter" if model_args.use_peft else "model", training_args.output_dir)
     card_info = describe_run(
         "reinforce",

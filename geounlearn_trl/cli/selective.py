@@ -24,7 +24,7 @@ from ..hub import finalize_output, hold_push
 from ..model_card import describe_run, relabel_provenance
 from ..models import load_model, load_tokenizer, resolve_model_path
 from ..trainers.selective_relabel import SelectiveRelabelConfig, SelectiveRelabelTrainer
-from .common import parse_flags, save_resolved_config, setup_logging
+from .common import parse_flags, setup_logging, train_and_save
 from .reinforce import LoraModelConfig, check_quantised_peft
 
 logger = logging.getLogger("geounlearn_trl.selective")
@@ -88,13 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         "Selective fine-tune on %d relabeled blocks with %s labels", len(train_dataset),
         "soft (KL)" if trainer.use_soft_labels else "hard (cross-entropy)",
     )
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
+    train_and_save(trainer, tokenizer, training_args, {"script": script_args, "training": training_args, "model": model_args})
     if trainer.accelerator.is_main_process:
-        tokenizer.save_pretrained(training_args.output_dir)
-        save_resolved_config(
-            training_args.output_dir, {"script": script_args, "training": training_args, "model": model_args}
-        )
         logger.info("Saved to %s", training_args.output_dir)
     card_info = describe_run(
         "selective_relabel", trainer, model_args, **relabel_provenance(script_args.relabeled_dataset)

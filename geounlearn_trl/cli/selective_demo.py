@@ -97,7 +97,8 @@ def run_command(name: str, module, argv: list[str]) -> None:
         raise RuntimeError(f"geounlearn-trl {name} failed with exit code {code}")
 
 
-def training_flags(args: SelectiveDemoArguments, epochs: float, learning_rate: float) -> list[str]:
+def training_flags(args, epochs: float, learning_rate: float) -> list[str]:
+    """The training flags of a pipeline step; ``args`` is any arguments dataclass with ``batch_size`` and ``seed``."""
     return [
         "--num_train_epochs", str(epochs),
         "--learning_rate", str(learning_rate),

@@ -29,7 +29,7 @@ from ..unlearn_data import (
     sample_retain_path,
 )
 from ..mcq import split_by_pair
-from .common import parse_flags, save_resolved_config, setup_logging
+from .common import parse_flags, setup_logging, train_and_save
 
 logger = logging.getLogger("geounlearn_trl.unlearn")
 
@@ -133,14 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
+    train_and_save(trainer, tokenizer, training_args, {"script": script_args, "training": training_args, "model": model_args})
     if trainer.accelerator.is_main_process:
-        tokenizer.save_pretrained(training_args.output_dir)
-        save_resolved_config(
-            training_args.output_dir,
-            {"script": script_args, "training": training_args, "model": model_args},
-        )
         summary = {"stop_reason": trainer.stop_reason, "log_history": trainer.state.log_history}
         for folder in {training_args.output_dir, script_args.log_dir} - {None}:
             os.makedirs(folder, exist_ok=True)
