@@ -1,6 +1,6 @@
 # make demo   creates .venv, installs, runs the main job on the embedded model (offline, ~10 min on 2 CPU cores)
 # make test   installs and runs the test suite
-# make bench  runs the benchmarks (needs ../shared/data for some)
+# make bench  runs the CPU benchmarks (bench/bench_8b_gpu.py needs a CUDA GPU: run it by hand there)
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
@@ -13,7 +13,7 @@ OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 TOK
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: setup.cfg pyproject.toml constraints-cpu.txt
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml constraints-cpu.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(PIP_FLAGS) -c constraints-cpu.txt -e ".[dev]"
@@ -32,6 +32,8 @@ test-fast: install
 
 bench: install
 	$(OFFLINE) $(PY) bench/bench_gradient_ascent.py
+	$(OFFLINE) $(PY) bench/bench_respond.py
+	$(OFFLINE) $(PY) bench/bench_relabel.py
 
 clean:
 	rm -rf $(VENV) outputs

@@ -309,3 +309,21 @@ def test_compare_measures_both_methods_on_the_same_questions(tiny_model_dir, tmp
     assert "| en (trained) |" in table and "| hi |" in table
     # the selective adapter was trained on the training rows only and saved with its card
     assert (tmp_path / "selective" / "adapter_config.json").is_file()
+
+
+@pytest.mark.slow
+def test_selective_demo_on_the_embedded_model_unlearns_the_planted_fiction(embedded_model_dir, tmp_path):
+    """The whole pipeline with its defaults on SmolLM2-135M (minutes): planting works, unlearning undoes part of it.
+
+    Measured (bench/RESULTS.md): probability familiarity 0.005 → 0.44 → 0.20, completion 0 → 0.29 → 0.05–0.14, retain
+    loss +0.05–0.10 nats/token from planted to unlearned. The bounds below leave room for CPU nondeterminism.
+    """
+    assert selective_demo.main(["--output_dir", str(tmp_path), "--num_samples", "2"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["results"]
+    before, planted, unlearned = (results[s] for s in ("before planting", "after planting", "after unlearning"))
+    assert planted["probability_familiarity"] > 10 * before["probability_familiarity"]
+    assert planted["completion_familiar_rate"] > before["completion_familiar_rate"]
+    assert unlearned["probability_familiarity"] < 0.75 * planted["probability_familiarity"]
+    assert unlearned["completion_familiar_rate"] <= planted["completion_familiar_rate"]
+    assert unlearned["target_loss"] > planted["target_loss"] + 0.3  # the fiction is less predictable again
+    assert unlearned["retain_loss"] < planted["retain_loss"] + 0.3  # ... for a small cost on unrelated text
