@@ -449,12 +449,13 @@ def parse_anchor_output(text: str) -> ParseResult:
             if label in _TERM_LABELS and right:
                 open_pending(_clean_item(right), line, takes_flat=False)
                 continue
-            if label in _ALTERNATIVE_LABELS:
-                if pending is not None and right and _add_anchor(result, pending, _split_alternatives(right)):
+            if label in _ALTERNATIVE_LABELS and pending is not None:
+                if right and _add_anchor(result, pending, _split_alternatives(right)):
                     pending_found = True
                 else:
                     parsed.skip(line)
                 continue
+            # "Generic: a, b" with no term before it: a term that happens to be a label word, read as one.
             if right:
                 close_pending()
                 if not _add_anchor(result, left, _split_alternatives(right)):

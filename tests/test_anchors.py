@@ -8,7 +8,7 @@ import unicodedata
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from geounlearn_trl.anchors import (
@@ -24,7 +24,7 @@ from geounlearn_trl.anchors import (
     validate_anchor_dictionary,
 )
 from geounlearn_trl.cli import anchors as anchors_cli
-from geounlearn_trl.extraction import chunk_text, is_placeholder, parse_anchor_output
+from geounlearn_trl.extraction import _TERM_LABELS, chunk_text, is_placeholder, parse_anchor_output
 
 STORY = (
     "The harbour town of Velmora sits at the mouth of the river Quelt. Its lighthouse keeper, Orsolya Dravic, lights "
@@ -111,7 +111,14 @@ def test_parse_anchor_output_on_messy_replies(reply, expected, skipped):
 
 
 _word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=9).map(str.capitalize)
-_phrase = st.lists(_word, min_size=1, max_size=3).map(" ".join).filter(lambda p: not is_placeholder(p))
+# A term that *is* a term label ("1. **Term**: Aa" opens a pending term "Aa") is ambiguous: left out. Alternative
+# labels as terms ("1. **Generic**: Aa", found by Hypothesis) parse as terms when no term is pending.
+_LABEL_WORDS = {label.casefold() for label in _TERM_LABELS}
+_phrase = (
+    st.lists(_word, min_size=1, max_size=3)
+    .map(" ".join)
+    .filter(lambda p: not is_placeholder(p) and p.casefold() not in _LABEL_WORDS)
+)
 _dictionaries = (
     st.dictionaries(_phrase, st.lists(_phrase, min_size=1, max_size=4, unique=True), min_size=1, max_size=6)
     .map(lambda d: {k: [a for a in v if a.casefold() != k.casefold()] for k, v in d.items()})
@@ -138,6 +145,7 @@ def _render(dictionary: dict, style: str) -> str:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(dictionary={"Generic": ["Aa"]}, style="numbered")
 @given(dictionary=_dictionaries, style=st.sampled_from(["json", "fenced", "numbered", "bullets", "pairs", "nested"]))
 def test_parse_anchor_output_round_trips_every_format(dictionary, style):
     parsed = parse_anchor_output(_render(dictionary, style))
