@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+
 @dataclass
 class ExtractionArguments:
     """How the target text is cut and the model asked: the flags ``anchors`` and ``prompts`` share.
