@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 PAIRED_GROUPS = ("forget", "unknown", "retain")
+
+
+def right_pad(rows: Sequence[Sequence[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(input_ids, attention_mask)`` of shape ``(len(rows), longest)``, right-padded; the mask comes from the lengths,
+    never from comparing ids with ``pad_token_id`` (often EOS)."""
+    width = max(len(row) for row in rows)
+    input_ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for index, row in enumerate(rows):
+        input_ids[index, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+        attention_mask[index, : len(row)] = 1
+    return input_ids, attention_mask
 
 
 @dataclass

@@ -83,6 +83,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from .anchors import AnchorDictionaryError, load_anchor_dictionary, validate_anchor_dictionary  # noqa: F401 (re-exported)
+from .collators import right_pad
 from .target_text import TextBlock
 
 IGNORE_INDEX = -100
@@ -414,12 +415,7 @@ def relabel_block(
 
 
 def _padded(sequences: Sequence[Sequence[int]], pad_token_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    length = max(len(sequence) for sequence in sequences)
-    input_ids = torch.full((len(sequences), length), pad_token_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(sequences), length), dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        input_ids[row, : len(sequence)] = torch.as_tensor(sequence, dtype=torch.long)
-        attention_mask[row, : len(sequence)] = 1
+    input_ids, attention_mask = right_pad(sequences, pad_token_id)
     return input_ids.to(device), attention_mask.to(device)
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from .collators import right_pad
 from .prompting import encode_answer, encode_prompt
 
 NORMALIZATIONS = ("mean", "sum")
@@ -137,15 +138,10 @@ def score_encoded_pairs(
         for start in range(0, len(order), batch_size):
             batch_indices = order[start : start + batch_size]
             batch = [pairs[i] for i in batch_indices]
-            width = max(len(pair.input_ids) for pair in batch)
-            input_ids = torch.full((len(batch), width), pad_token_id, dtype=torch.long)
-            attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, pair in enumerate(batch):
-                input_ids[row, : len(pair.input_ids)] = torch.tensor(pair.input_ids, dtype=torch.long)
-                attention_mask[row, : len(pair.input_ids)] = 1
+            input_ids, attention_mask = right_pad([pair.input_ids for pair in batch], pad_token_id)
             # Position t - 1 predicts token t: the option tokens [prompt_length, length) need the logits at
             # [prompt_length - 1, length - 1). Only those go through the LM head.
-            needed = torch.zeros((len(batch), width), dtype=torch.bool)
+            needed = torch.zeros_like(input_ids, dtype=torch.bool)
             for row, pair in enumerate(batch):
                 needed[row, pair.prompt_length - 1 : len(pair.input_ids) - 1] = True
             option_logits = _option_position_logits(model, input_ids.to(device), attention_mask.to(device), needed)
@@ -176,16 +172,6 @@ def _common_prefix_length(rows: Sequence[Sequence[int]], limit: int) -> int:
     return length
 
 
-def _pad(rows: Sequence[Sequence[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(row) for row in rows)
-    ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
-        mask[i, : len(row)] = 1
-    return ids, mask
-
-
 def _score_questions_shared_prompt(
     model: PreTrainedModel, questions: Sequence[Sequence[EncodedPair]], pad_token_id: int
 ) -> list[list[tuple[float, int]]]:
@@ -213,7 +199,7 @@ def _score_questions_shared_prompt(
     else:
         common = 0
     # Stage 1: the rest of every prompt, right-padded, on top of the shared prefix.
-    suffix_ids, suffix_mask = _pad([row[common:] for row in prompt_rows], pad_token_id)
+    suffix_ids, suffix_mask = right_pad([row[common:] for row in prompt_rows], pad_token_id)
     prompt_mask = torch.cat([torch.ones((len(prompt_rows), common), dtype=torch.long), suffix_mask], dim=1)
     prompt_lengths = prompt_mask.sum(dim=1)
     last = torch.zeros_like(suffix_mask, dtype=torch.bool)
@@ -237,7 +223,7 @@ def _score_questions_shared_prompt(
     rest_scores = torch.zeros(len(options), dtype=torch.float32)
     if max(len(option) for option in options) > 1:
         cache.batch_select_indices(owner_index.to(device))
-        option_ids, option_mask = _pad(options, pad_token_id)
+        option_ids, option_mask = right_pad(options, pad_token_id)
         attention_mask = torch.cat([prompt_mask[owner_index], option_mask], dim=1)
         position_ids = prompt_lengths[owner_index][:, None] + torch.arange(option_ids.shape[1])[None, :]
         # Option token k + 1 is predicted at option position k: positions [0, length - 1) of each option.
