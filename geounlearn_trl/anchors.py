@@ -24,9 +24,10 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from geounlearn_trl.extraction import ParseResult, chat_generate, chunk_text, parse_anchor_output
+from geounlearn_trl.extraction import ParseResult, ask_about_chunks, parse_anchor_output
 from geounlearn_trl.familiarity import find_reference
 
 AnchorDictionary = dict[str, list[str]]
@@ -264,20 +265,12 @@ def extract_anchor_dictionary(
     """
     if not text.strip():
         raise ValueError("the target text is empty: there is nothing to extract anchor terms from")
-    chunks = chunk_text(text, tokenizer, chunk_tokens)
-    if max_chunks is not None:
-        chunks = chunks[:max_chunks]
-    messages = [ANCHOR_INSTRUCTION.format(chunk=chunk, num_alternatives=num_alternatives) for chunk in chunks]
+    question = partial(ANCHOR_INSTRUCTION.format, num_alternatives=num_alternatives)
     example_text, example_answer = ANCHOR_EXAMPLE
-    example = (ANCHOR_INSTRUCTION.format(chunk=example_text, num_alternatives=num_alternatives), example_answer)
-    replies = chat_generate(
-        model,
-        tokenizer,
-        messages,
-        examples=[example],
-        desc="anchor terms",
-        **generation_kwargs,
-    )
+    chunks, replies = ask_about_chunks(
+        model, tokenizer, text, question, (question(chunk=example_text), example_answer), chunk_tokens, max_chunks,
+        "anchor terms", **generation_kwargs,
+    )  # fmt: skip
     parsed: list[ParseResult] = [parse_anchor_output(reply) for reply in replies]
     found, not_in_text = [], 0
     for chunk, result in zip(chunks, parsed, strict=True):

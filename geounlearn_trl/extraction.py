@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -189,6 +189,29 @@ def chat_generate(
         tokenizer.padding_side = padding_side
         model.train(was_training)
     return replies
+
+
+def ask_about_chunks(
+    model,
+    tokenizer,
+    text: str,
+    question: Callable[[str], str],
+    example: tuple[str, str],
+    chunk_tokens: int,
+    max_chunks: int | None,
+    desc: str,
+    **generation_kwargs,
+) -> tuple[list[str], list[str]]:
+    """``(chunks, replies)``: ``text`` cut by :func:`chunk_text` (the first ``max_chunks``), ``question(chunk=...)`` asked
+    of each, after one worked ``example`` exchange ``(question, answer)``. ``generation_kwargs`` go to
+    :func:`chat_generate`."""
+    chunks = chunk_text(text, tokenizer, chunk_tokens)
+    if max_chunks is not None:
+        chunks = chunks[:max_chunks]
+    replies = chat_generate(
+        model, tokenizer, [question(chunk=chunk) for chunk in chunks], examples=[example], desc=desc, **generation_kwargs
+    )
+    return chunks, replies
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import torch
@@ -501,23 +501,15 @@ def extract_completion_prompts(
     for gets ``default_subtlety``; prompts with the same text are kept once. ``generation_kwargs`` go to
     :func:`~geounlearn_trl.extraction.chat_generate`.
     """
-    from geounlearn_trl.extraction import chat_generate, chunk_text, parse_prompt_output
+    from geounlearn_trl.extraction import ask_about_chunks, parse_prompt_output
 
     if not text.strip():
         raise ValueError("the target text is empty: there is nothing to write familiarity prompts about")
-    chunks = chunk_text(text, tokenizer, chunk_tokens)
-    if max_chunks is not None:
-        chunks = chunks[:max_chunks]
-    messages = [PROMPTS_INSTRUCTION.format(chunk=chunk, num_prompts=prompts_per_chunk) for chunk in chunks]
+    question = partial(PROMPTS_INSTRUCTION.format, num_prompts=prompts_per_chunk)
     example_text, example_answer = PROMPTS_EXAMPLE
     example = (PROMPTS_INSTRUCTION.format(chunk=example_text, num_prompts=3), example_answer)
-    replies = chat_generate(
-        model,
-        tokenizer,
-        messages,
-        examples=[example],
-        desc="familiarity prompts",
-        **generation_kwargs,
+    chunks, replies = ask_about_chunks(
+        model, tokenizer, text, question, example, chunk_tokens, max_chunks, "familiarity prompts", **generation_kwargs
     )
     prompts: list[CompletionPrompt] = []
     seen: set[str] = set()
