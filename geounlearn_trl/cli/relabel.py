@@ -146,8 +146,8 @@ class ReinforcedModel:
 
         state = PartialState()
         zero3_config = zero3_inference_config(batch_size, model_args)
-        self.sharded, self.engine = zero3_config is not None, None
-        if self.sharded:
+        self.engine = None
+        if zero3_config is not None:
             import deepspeed
             from transformers.integrations import HfDeepSpeedConfig
 
@@ -163,6 +163,10 @@ class ReinforcedModel:
             overrides = {"device_map": {"": state.device}} if state.num_processes > 1 else {}
             base = load_model(model_args, trust_remote_code=trust_remote_code, **overrides)
             self.model = PeftModel.from_pretrained(base, adapter, is_trainable=False)
+
+    @property
+    def sharded(self) -> bool:
+        return self.engine is not None
 
 
 def _same_model(first: str, second: str) -> bool:
