@@ -27,6 +27,14 @@ Fixed with respect to the original ``main.py``:
   accumulation steps (otherwise the effective learning rate grows with accumulation);
 * gradient ascent has no bound: a forget-NLL ceiling either clamps each answer's NLL there (no more push once an answer
   is that unlikely) or stops training, and a non-finite loss always stops training; both say why in the log.
+
+Stopping (a non-finite loss, or the ceiling with ``on_ceiling='stop'``) is decided by all processes together, at the
+same micro-batch: each process's findings are gathered, so one process never stops while the others wait for it in
+the next collective. The step that triggered it is *not applied*: the optimizer's ``step()`` is wrapped (on the
+innermost torch optimizer, so also under DeepSpeed) and, for that step, only zeroes the gradients, so the weights and
+the optimizer state (AdamW's moments and step count) stay exactly as they were, whatever the earlier micro-batches of
+the step or the other processes contributed. What still moves: the Trainer counts the step in ``global_step`` (the
+log names it, 1-based like the log history) and advances the LR scheduler by one; training then ends.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import types
 from dataclasses import dataclass, field
 
 import torch
@@ -69,7 +78,8 @@ class GradientAscentConfig(SFTConfig):
         default="clamp",
         metadata={
             "help": "'clamp': each answer's NLL is clamped at the ceiling (its ascent gradient stops there); 'stop': "
-            "training stops when the batch's mean forget NLL passes the ceiling.",
+            "training stops when a batch's mean forget NLL (over all processes) passes the ceiling, without applying "
+            "that step.",
             "choices": ["clamp", "stop"],
         },
     )
@@ -106,8 +116,10 @@ class GradientAscentTrainer(SFTTrainer):
 
     def __init__(self, model, args: GradientAscentConfig, ref_model: PreTrainedModel | None = None, **kwargs):
         kwargs.setdefault("data_collator", PairedUnlearningCollator())
-        super().__init__(model=model, args=args, **kwargs)
         self.stop_reason: str | None = None
+        # global_step (steps done so far) of the step whose update is dropped; see _guard_optimizer_step.
+        self._skipped_step: int | None = None
+        super().__init__(model=model, args=args, **kwargs)
         self.ref_model = self._prepare_reference_model(ref_model)
 
     def _prepare_reference_model(self, ref_model: PreTrainedModel | None) -> PreTrainedModel | None:
@@ -146,8 +158,13 @@ class GradientAscentTrainer(SFTTrainer):
             loss = loss + self.args.kl_weight * kl
 
         self._log_terms(unlearn_nll=forget_nll, unk_nll=unk_nll, **({"kl": kl} if kl is not None else {}))
-        loss = self._guard_non_finite(model, loss)
+        loss = self._guard_step(loss, logits, forget_nll_per_answer, forget_tokens)
         return (loss, {"logits": logits}) if return_outputs else loss
+
+    def create_optimizer(self, model=None):
+        optimizer = super().create_optimizer(model)
+        self._guard_optimizer_step(optimizer)
+        return optimizer
 
     def _rows(self, tensor: torch.Tensor, group: int) -> torch.Tensor:
         rows = tensor.size(0) // 3
@@ -174,24 +191,30 @@ class GradientAscentTrainer(SFTTrainer):
         retain_ids = self._rows(inputs["input_ids"], RETAIN)
         retain_attention = self._rows(inputs["attention_mask"], RETAIN)
         mask = self._rows(inputs["loss_mask"], RETAIN)[:, 1:].bool()
-        with torch.no_grad(), self._reference_context(model):
-            reference = self.ref_model if self.ref_model is not None else model
-            ref_logits = reference(input_ids=retain_ids, attention_mask=retain_attention, use_cache=False).logits
+        ref_logits = self._reference_logits(model, retain_ids, retain_attention)
         policy_log_probs = self._rows(logits, RETAIN)[:, :-1][mask].float().log_softmax(-1)
         ref_log_probs = ref_logits[:, :-1][mask].float().log_softmax(-1)
         # F.kl_div(input=log q, target=log p, log_target=True) = Σ p (log p − log q) = KL(p‖q)
         kl_per_token = F.kl_div(policy_log_probs, ref_log_probs, log_target=True, reduction="none").sum(-1)
         return kl_per_token.mean() if kl_per_token.numel() else logits.new_zeros(())
 
+    def _reference_logits(self, model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Logits of the reference model (no gradients, dropout off) for ``input_ids``."""
+        with torch.no_grad(), self._reference_context(model):
+            reference = self.ref_model if self.ref_model is not None else model
+            return reference(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
+
     @contextlib.contextmanager
     def _reference_context(self, model):
-        if self.ref_model is not None:
+        if self.ref_model is not None:  # a frozen copy, already in eval mode with its dropout disabled
             yield
             return
-        # With LoRA the reference is the base model: the same weights with the adapter switched off.
+        # With LoRA the reference is the base model: the same weights with the adapter switched off, in eval mode (the
+        # policy is in train mode: the base model's own dropout would otherwise make the reference random).
+        unwrapped = self.accelerator.unwrap_model(model)
         with disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs), use_adapter(
-            self.accelerator.unwrap_model(model), adapter_name=None
-        ):
+            unwrapped, adapter_name=None
+        ), _eval_mode(unwrapped):
             yield
 
     def _bounded_forget_nll(
@@ -204,26 +227,97 @@ class GradientAscentTrainer(SFTTrainer):
             # An answer already less likely than the ceiling has been unlearned: its gradient stops (clamp has zero
             # gradient above max) instead of pushing log-probabilities towards −∞.
             return (nll_per_answer.clamp(max=ceiling) * tokens).sum() / tokens.sum()
-        if self.model.training and forget_nll.item() > ceiling:
-            self._stop(f"forget NLL {forget_nll.item():.2f} passed the ceiling {ceiling} (on_ceiling='stop')")
         return forget_nll
 
-    def _guard_non_finite(self, model, loss: torch.Tensor) -> torch.Tensor:
-        if torch.isfinite(loss).item():
-            return loss
-        if self.model.training:
-            self._stop(f"non-finite loss ({loss.item()}) at step {self.state.global_step}; this step is skipped")
-        # A zero that still reaches every trainable parameter, so backward runs and no NaN enters the weights.
-        return sum(p.sum() for p in model.parameters() if p.requires_grad) * 0.0
+    def _guard_step(
+        self, loss: torch.Tensor, logits: torch.Tensor, nll_per_answer: torch.Tensor, tokens: torch.Tensor
+    ) -> torch.Tensor:
+        """The non-finite guard and the ``on_ceiling='stop'`` bound, decided by every process together.
 
-    def _stop(self, reason: str) -> None:
+        In training each process shares (non-finite loss?, forget NLL sum, forget tokens) of its micro-batch; if any
+        process's loss is non-finite, or the forget NLL of the micro-batch over all processes passes the ceiling, every
+        process stops at this same micro-batch and drops this step's update (see :meth:`_guard_optimizer_step`).
+        """
+        non_finite = not torch.isfinite(loss).item()
+        if not self.model.training:
+            return self._zero_loss(logits) if non_finite else loss
+        if self.optimizer is not None:
+            self._guard_optimizer_step(self.optimizer)
+        local = torch.stack([
+            torch.tensor(float(non_finite), device=loss.device),
+            (nll_per_answer.detach() * tokens).sum().float(),
+            tokens.sum().float(),
+        ]).reshape(1, 3)
+        shared = self.accelerator.gather(local).cpu()  # (processes, 3), the same on every process
+        step = self.state.global_step + 1  # the step being computed, numbered like the log history
+        bad = [rank for rank, flag in enumerate(shared[:, 0].tolist()) if flag]
+        ceiling = self.args.forget_nll_ceiling
+        if bad:
+            where = f" on process {', '.join(map(str, bad))}" if shared.size(0) > 1 else ""
+            self._skip_step(f"non-finite loss at step {step}{where}; the step was not applied")
+        elif ceiling is not None and self.args.on_ceiling == "stop":
+            forget_nll = (shared[:, 1].sum() / shared[:, 2].sum().clamp(min=1)).item()
+            if forget_nll > ceiling:
+                self._skip_step(
+                    f"forget NLL {forget_nll:.2f} passed the ceiling {ceiling} at step {step} (on_ceiling='stop'); "
+                    "the step was not applied"
+                )
+        if self._skipped_step == self.state.global_step:
+            return self._zero_loss(logits)
+        return loss
+
+    @staticmethod
+    def _zero_loss(logits: torch.Tensor) -> torch.Tensor:
+        """A zero on the forward's graph: backward (DDP's reduction, ZeRO's hooks) runs as for any step, with zero
+        gradients at the logits (non-finite logits included); the update is dropped anyway."""
+        return logits.nan_to_num(0.0, 0.0, 0.0).sum() * 0.0
+
+    def _skip_step(self, reason: str) -> None:
+        self._skipped_step = self.state.global_step
         if self.stop_reason is None:
             logger.warning("Stopping gradient ascent: %s", reason)
             self.stop_reason = reason
         self.control.should_training_stop = True
 
+    def _guard_optimizer_step(self, optimizer) -> None:
+        """Wrap ``step()`` of the innermost torch optimizer: for the skipped step it only zeroes the gradients.
+
+        Called from :meth:`create_optimizer` and again before each training step, for optimizers the Trainer did not
+        create (DeepSpeed's own, from an ``optimizer`` block of its config; ZeRO calls its inner optimizer's step).
+        ZeRO-3 may call ``step()`` once per parameter sub-group: the decision is keyed on the step, not consumed.
+        """
+        while getattr(optimizer, "optimizer", None) is not None:  # accelerate / DeepSpeed wrappers
+            optimizer = optimizer.optimizer
+        if optimizer is None or getattr(optimizer, "_geounlearn_step_guard", False):
+            return
+        step = optimizer.step
+        trainer = self
+
+        def guarded_step(opt, *args, **kwargs):
+            if trainer._skipped_step is not None and trainer._skipped_step == trainer.state.global_step:
+                opt.zero_grad(set_to_none=True)
+                return None
+            return step(*args, **kwargs)
+
+        # A bound method: torch's LR scheduler re-wraps optimizer.step through its __func__.
+        optimizer.step = types.MethodType(guarded_step, optimizer)
+        optimizer._geounlearn_step_guard = True
+
     def _log_terms(self, **terms: torch.Tensor) -> None:
         mode = "train" if self.model.training else "eval"
         for name, value in terms.items():
-            value = self.accelerator.gather_for_metrics(value.detach().reshape(1)).mean().item()
+            # One scalar per process: plain gather (gather_for_metrics would drop some at an uneven last batch).
+            value = self.accelerator.gather(value.detach().reshape(1)).mean().item()
             self._metrics[mode][name].append(value if math.isfinite(value) else float("nan"))
+
+
+@contextlib.contextmanager
+def _eval_mode(module: torch.nn.Module):
+    """``module.eval()`` inside, every submodule's own training flag restored afterwards."""
+    modes = [(submodule, submodule.training) for submodule in module.modules()]
+    module.eval()
+    try:
+        yield
+    finally:
+        for submodule, training in modes:
+            submodule.training = training
