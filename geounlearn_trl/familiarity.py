@@ -5,8 +5,9 @@ Two measures, both computed by the model itself (no judge model):
 
 * **Completion familiarity** — sample completions of prompts that a reader of the text could complete with one of
   the prompt's *references* (names, places, invented terms); a completion is *familiar* when it contains a reference.
-  The paper has GPT-4 grade each completion; here the grade is a lexical match (casefold, NFC, word boundaries), which
-  is reproducible and offline, and stricter: a paraphrase that avoids the reference words is not counted.
+  The paper has GPT-4 grade each completion; here the grade is a lexical match (casefold, NFC, word boundaries that
+  hold in Devanagari too, see :mod:`geounlearn_trl.text`), which is reproducible and offline, and stricter: a
+  paraphrase that avoids the reference words is not counted.
 * **Probability familiarity** — the next-token probability mass the model puts on *target tokens* (the first token of
   each anchor term, with and without a leading space) right after prompts such as "Harry Potter's two best friends
   are"; unlearning should move that mass to generic continuations.
@@ -30,6 +31,8 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
+
+from .text import search_whole
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Prompt files
@@ -169,17 +172,18 @@ def normalise_for_matching(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _reference_pattern(reference: str) -> re.Pattern:
-    words = normalise_for_matching(reference).split(" ")
-    # Word boundaries by lookaround rather than \b, so references that start or end with punctuation
-    # ("Platform 9 3/4", "Mr.") still match; any run of whitespace may separate the reference's words.
-    return re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)")
+    # Any run of whitespace may separate the reference's words; the word boundaries are checked by search_whole.
+    return re.compile(r"\s+".join(map(re.escape, normalise_for_matching(reference).split())))
 
 
 def find_reference(text: str, references: Sequence[str]) -> str | None:
     """The first of ``references`` found in ``text`` as whole words (casefolded, NFC), else ``None``."""
     normalised = normalise_for_matching(text)
     for reference in references:
-        if reference.strip() and _reference_pattern(reference).search(normalised):
+        # Word boundaries that hold in every script (geounlearn_trl.text: a Devanagari vowel sign continues a word,
+        # so "राम" is not found inside "रामायण"), checked only at an end of the reference that is a word character,
+        # so references that start or end with punctuation ("Platform 9 3/4", "Mr.") still match.
+        if reference.strip() and search_whole(_reference_pattern(reference), normalised):
             return reference
     return None
 

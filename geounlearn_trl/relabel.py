@@ -71,7 +71,6 @@ import json
 import random
 import re
 import sys
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +84,7 @@ from transformers import PreTrainedTokenizerBase
 from .anchors import AnchorDictionaryError, load_anchor_dictionary, validate_anchor_dictionary  # noqa: F401 (re-exported)
 from .collators import right_pad
 from .target_text import TextBlock
+from .text import whole_word_regex
 
 IGNORE_INDEX = -100
 LABEL, INSIDE_ANCHOR, REPEATED_ANCHOR, UNALIGNED = "label", "inside_anchor", "repeated_anchor", "unaligned"
@@ -93,21 +93,6 @@ LABEL, INSIDE_ANCHOR, REPEATED_ANCHOR, UNALIGNED = "label", "inside_anchor", "re
 # ---------------------------------------------------------------------------------------------------------------------
 # Anchor replacement
 # ---------------------------------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _word_class() -> str:
-    """A regex class of word characters: ``\\w`` plus combining marks (Devanagari vowel signs are not ``\\w``)."""
-    ranges, start = [], None
-    for code in range(0x300, 0x10000):
-        is_mark = unicodedata.category(chr(code)).startswith("M")
-        if is_mark and start is None:
-            start = code
-        elif not is_mark and start is not None:
-            ranges.append((start, code - 1))
-            start = None
-    marks = "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges)
-    return rf"[\w{marks}]"
 
 
 @dataclass(frozen=True)
@@ -159,8 +144,8 @@ class AnchorReplacer:
         self.anchors = {key.strip(): list(dict.fromkeys(a.strip() for a in values)) for key, values in checked.items()}
         self.seed = seed
         keys = sorted(self.anchors, key=lambda key: (-len(key), key))  # longest first: "Harry Potter" before "Harry"
-        word = _word_class()
-        self.pattern = re.compile(rf"(?<!{word})(?:{'|'.join(map(re.escape, keys))})(?!{word})")
+        # Whole terms by the word boundaries of geounlearn_trl.text (a Devanagari vowel sign continues a word).
+        self.pattern = re.compile(whole_word_regex(keys))
 
     def replace(self, text: str, block_index: int = 0) -> ReplacedBlock:
         rng = random.Random(f"{self.seed}:{block_index}")

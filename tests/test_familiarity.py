@@ -140,10 +140,22 @@ def test_bad_probability_prompt_files_are_clear(tmp_path):
         ("STRASSE", ["Straße"], "Straße"),  # casefold, not lower
         ("nothing here", ["Ron", "Hermione"], None),
         ("he met Hermione", ["Ron", "Hermione"], "Hermione"),
+        ("Mr.Smith came", ["Mr."], "Mr."),  # a reference ending in punctuation ends at a boundary of its own
+        # Devanagari: vowel signs (Mc/Mn) continue a word, which Python's \b and \w do not know.
+        ("उसने रामायण पढ़ी", ["राम"], None),  # र ा म | ा य ण: a vowel sign follows, inside the word
+        ("रामू घर गया", ["राम"], None),  # ू (Mn) follows
+        ("श्रीराम आए", ["राम"], None),  # preceded by the vowel sign ी
+        ("सीताराम", ["सीता"], None),  # a letter follows the final vowel sign
+        ("श्री राम ने कहा।", ["राम"], "राम"),
+        ("यह राम।", ["राम"], "राम"),  # the danda is punctuation
+        ("राम, सीता", ["सीता"], "सीता"),
+        ("वह\u200dराम", ["राम"], None),  # a zero-width joiner sits inside a word
+        ("குமார்கள்", ["குமார்"], None),  # Tamil: a vowel sign, then a letter
     ],
 )
 def test_find_reference(text, references, found):
     assert find_reference(text, references) == found
+
 
 
 def test_scores_against_hand_computed_values():
@@ -322,6 +334,19 @@ def test_prompt_extraction_keeps_references_found_in_the_text(tokenizer):
         ("The lighthouse keeper of the town is called", ["Orsolya Dravic"], 4),
         ("Every evening the keeper lights the green lamp of", ["Castel Brin"], 5),  # no subtlety given: the default
     ]
+
+
+def test_prompt_extraction_drops_a_reference_found_only_inside_a_devanagari_word(tokenizer):
+    story = "रामायण की कथा में सीता अयोध्या से वन गईं। हनुमान लंका पहुँचे।"
+    reply = (
+        "1. कथा में अयोध्या से वन जाने वाली रानी थीं | सीता | 4\n"
+        "2. इस कथा के नायक का नाम है | राम | 6\n"  # "राम" only inside "रामायण": not in the text
+    )
+    report = extract_completion_prompts(
+        ScriptedChatModel(tokenizer, reply), tokenizer, story, max_new_tokens=200, show_progress=False
+    )
+    assert report.not_in_text == 1
+    assert [(p.prompt, p.references) for p in report.prompts] == [("कथा में अयोध्या से वन जाने वाली रानी थीं", ["सीता"])]
 
 
 def test_prompts_command_generates_on_the_tiny_model(tmp_path, tiny_model_dir, monkeypatch, capsys):
