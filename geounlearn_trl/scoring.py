@@ -6,9 +6,19 @@ For a prompt :math:`x` and an option text :math:`y = (y_1, \\dots, y_T)` (its to
 
     \\log p(y \\mid x) = \\sum_{t=1}^{T} \\log p_\\theta(y_t \\mid x, y_{<t})
 
-``normalize="sum"`` returns that total; ``normalize="mean"`` divides it by :math:`T` (mean log-probability per option
-token), which keeps long options (``"Not enough information"``) from losing to short ones just for being long. The
-option's first token is always scored: it is predicted from the prompt's last position.
+How the option's score is made from it is the **scoring rule** (``normalize``), recorded in every output:
+
+* ``"sum"``: :math:`\\log p(y \\mid x)` itself (lm-evaluation-harness's ``acc``);
+* ``"mean"``: divided by :math:`T`, the mean log-probability per option token;
+* ``"acc_norm"``: divided by the option text's length in characters (lm-evaluation-harness's ``acc_norm``);
+* ``"acc_bytes"``: divided by its length in UTF-8 bytes (lm-evaluation-harness's ``acc_bytes``);
+* ``"calibrated"``: :math:`\\log p(y \\mid x) - \\log p(y \\mid x_0)` with :math:`x_0` a content-free premise (the
+  language's answer label alone): the domain-conditional PMI of Holtzman et al. 2021, "Surface Form Competition: Why
+  the Highest Probability Answer Isn't Always Right". It removes each option's prior, so that a multi-token phrase whose
+  later tokens are predictable (``"Not enough information"``) does not win on its form.
+
+The default, :data:`DEFAULT_SCORING_RULE`, was chosen by measurement (``bench/bench_scoring_rules.py``, table in
+``bench/RESULTS.md``). The option's first token is always scored: it is predicted from the prompt's last position.
 
 Prompt and option become token ids exactly as the trainers see them (:mod:`geounlearn_trl.prompting`): the rendered
 prompt (plain, or the user turn of the chat template with ``add_generation_prompt=True``) and the answer text (``" " +
@@ -18,8 +28,9 @@ is always its own token (BPE cannot merge it into the prompt, Devanagari combini
 marker is not scored, as EOS is not scored in plain mode.
 
 Each prompt is run once and its options are scored on top of its KV cache (:func:`score_questions`), questions batched
-by prompt length, in ``no_grad`` forward passes with right padding; models whose cache does not allow it (sliding
-window, custom forward) fall back to scoring every (prompt, option) pair from scratch. Which positions count comes from the attention mask and the recorded prompt length, never
+by prompt length, in ``no_grad`` forward passes with right padding; sliding-window models share prompts too whenever
+prompt + option fit in the window (the cache then holds every token); models whose cache does not allow it (custom
+forward, longer sequences) fall back to scoring every (prompt, option) pair from scratch. Which positions count comes from the attention mask and the recorded prompt length, never
 from the pad id (EOS is often reused as padding). Only the hidden states at option positions go through the LM head
 and ``log_softmax`` (transformers' ``logits_to_keep`` mask), so memory does not grow with ``batch x length x vocab``.
 """
@@ -36,7 +47,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from .collators import right_pad
 from .prompting import encode_answer, encode_prompt
 
-NORMALIZATIONS = ("mean", "sum")
+SCORING_RULES = ("sum", "mean", "acc_norm", "acc_bytes", "calibrated")
+NORMALIZATIONS = SCORING_RULES  # the rule is passed as ``normalize=`` (the name respond's flag always had)
+DEFAULT_SCORING_RULE = "calibrated"
 MIN_SHARED_PREFIX = 4  # tokens; a shorter common prefix is not worth its extra forward call
 logger = logging.getLogger(__name__)
 
@@ -155,12 +168,15 @@ def score_encoded_pairs(
     return results  # type: ignore[return-value]
 
 
-def _supports_prompt_sharing(model: PreTrainedModel) -> bool:
-    """Prompt caching needs a full-attention KV cache: sliding-window caches drop the early prompt tokens."""
+def _supports_prompt_sharing(model: PreTrainedModel, longest: int) -> bool:
+    """Prompt caching needs a KV cache that keeps every prompt token: a sliding-window cache does so only while the
+    whole sequence (``longest`` tokens, prompt + option) fits in its window."""
     config = getattr(model, "config", None)
     if config is None or not hasattr(model, "forward"):
         return False
-    if getattr(config, "sliding_window", None) or "sliding_attention" in (getattr(config, "layer_types", None) or []):
+    window = getattr(config, "sliding_window", None)
+    has_sliding_layers = "sliding_attention" in (getattr(config, "layer_types", None) or [])
+    if (window or has_sliding_layers) and not (window and longest <= window):
         return False
     return not getattr(config, "is_encoder_decoder", False)
 
@@ -265,7 +281,8 @@ def score_questions(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if share_prompt and _supports_prompt_sharing(model):
+    longest = max((len(pair.input_ids) for pairs in encoded for pair in pairs), default=0)
+    if share_prompt and _supports_prompt_sharing(model, longest):
         order = sorted(range(len(encoded)), key=lambda q: encoded[q][0].prompt_length, reverse=True)
         batches, current, current_pairs = [], [], 0
         for q in order:
@@ -306,10 +323,11 @@ def option_loglikelihoods(
     options: Sequence[Sequence[str]],
     batch_size: int = 16,
     use_chat_template: bool = False,
-    normalize: str = "mean",
+    normalize: str = "sum",
     share_prompt: bool = True,
+    content_free_prompts: str | Sequence[str] | None = None,
 ) -> list[list[float]]:
-    """Log-likelihood of each option's text as the continuation of its prompt.
+    """Score of each option's text as the continuation of its prompt, under the scoring rule ``normalize``.
 
     Args:
         model: a causal LM (plain, PEFT-wrapped or quantised); it is put in eval mode for the call and restored.
@@ -318,19 +336,79 @@ def option_loglikelihoods(
         options: ``options[i]`` are the option texts of ``prompts[i]`` (any number per prompt).
         batch_size: (prompt, option) pairs per forward pass.
         use_chat_template: score the option as the assistant turn after the prompt as the user turn.
-        normalize: ``"mean"`` (mean log-prob per option token) or ``"sum"`` (total log-prob).
+        normalize: a rule of :data:`SCORING_RULES` (module docstring); the measuring commands use
+            :data:`DEFAULT_SCORING_RULE` with the language pack's premise.
         share_prompt: run each prompt once and its options on its KV cache (same numbers, several times faster);
             ``False`` scores every (prompt, option) pair from scratch.
+        content_free_prompts: the premise of the ``"calibrated"`` rule, one for all questions or one per question
+            (:attr:`LanguagePack.content_free_prompt`); required by that rule only.
 
     Returns:
         ``scores[i][j]``: the score of option ``j`` of prompt ``i``; higher is more likely.
     """
-    if normalize not in NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+    if normalize not in SCORING_RULES:
+        raise ValueError(f"normalize must be one of {SCORING_RULES}, got {normalize!r}")
     encoded = encode_options(tokenizer, prompts, options, use_chat_template)
     pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     totals = score_questions(model, encoded, batch_size=batch_size, pad_token_id=pad_token_id, share_prompt=share_prompt)
-    return [[total / count if normalize == "mean" else total for total, count in row] for row in totals]
+    unconditional = None
+    if normalize == "calibrated":
+        if content_free_prompts is None:
+            raise ValueError("the 'calibrated' rule needs content_free_prompts (e.g. the language pack's answer label)")
+        premises = [content_free_prompts] * len(prompts) if isinstance(content_free_prompts, str) else content_free_prompts
+        unconditional = content_free_loglikelihoods(
+            model, tokenizer, premises, options, batch_size, use_chat_template, pad_token_id, share_prompt
+        )
+    return [
+        [apply_scoring_rule(normalize, total, count, option, unconditional[i][j] if unconditional else None)
+         for j, ((total, count), option) in enumerate(zip(row, row_options))]
+        for i, (row, row_options) in enumerate(zip(totals, options))
+    ]
+
+
+def apply_scoring_rule(rule: str, total: float, tokens: int, option: str, unconditional: float | None = None) -> float:
+    """One option's score from its summed log-probability ``total`` over ``tokens`` tokens (module docstring)."""
+    if rule == "sum":
+        return total
+    if rule == "mean":
+        return total / tokens
+    if rule == "acc_norm":
+        return total / max(len(option), 1)
+    if rule == "acc_bytes":
+        return total / max(len(option.encode("utf-8")), 1)
+    if rule == "calibrated":
+        if unconditional is None:
+            raise ValueError("the 'calibrated' rule needs the option's log-likelihood after the content-free prompt")
+        return total - unconditional
+    raise ValueError(f"scoring rule must be one of {SCORING_RULES}, got {rule!r}")
+
+
+def content_free_loglikelihoods(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    premises: Sequence[str],
+    options: Sequence[Sequence[str]],
+    batch_size: int = 16,
+    use_chat_template: bool = False,
+    pad_token_id: int = 0,
+    share_prompt: bool = True,
+) -> list[list[float]]:
+    """``log p(option | premise)`` per option, each distinct (premise, option) scored once: across a benchmark the
+    same few identities and unknown phrases recur, so this costs a small fraction of the conditional pass."""
+    by_premise: dict[str, dict[str, None]] = {}
+    for premise, row in zip(premises, options):
+        by_premise.setdefault(premise, {}).update(dict.fromkeys(row))
+    groups = [  # at most batch_size options per premise and forward pass
+        (premise, list(texts)[start : start + batch_size])
+        for premise, texts in by_premise.items()
+        for start in range(0, len(texts), batch_size)
+    ]
+    encoded = encode_options(tokenizer, [p for p, _ in groups], [texts for _, texts in groups], use_chat_template)
+    totals = score_questions(model, encoded, batch_size=batch_size, pad_token_id=pad_token_id, share_prompt=share_prompt)
+    lookup = {
+        (premise, text): total for (premise, texts), row in zip(groups, totals) for text, (total, _) in zip(texts, row)
+    }
+    return [[lookup[(premise, text)] for text in row] for premise, row in zip(premises, options)]
 
 
 def choose_options(scores: Sequence[Sequence[float]]) -> list[int]:

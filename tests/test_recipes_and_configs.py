@@ -34,12 +34,12 @@ def restored_environment():
 
 def parse_recipe(recipe: str):
     if recipe.startswith("gradient_ascent/"):
-        from trl import ModelConfig
+        from geounlearn_trl.cli.unlearn import ARGUMENT_TYPES
 
-        from geounlearn_trl.cli.unlearn import UnlearnArguments
-        from geounlearn_trl.trainers.gradient_ascent import GradientAscentConfig
-
-        types = (UnlearnArguments, GradientAscentConfig, ModelConfig)
+        script, _split, training, model = TrlParser(ARGUMENT_TYPES).parse_args_and_config(
+            args=["--config", str(RECIPES / recipe), *([] if torch.cuda.is_available() else ["--use_cpu", "true"])]
+        )
+        return script, training, model
     else:
         selective = pytest.importorskip("geounlearn_trl.cli.selective")
         types = (selective.SelectiveArguments, selective.SelectiveCommandConfig, selective.LoraModelConfig)

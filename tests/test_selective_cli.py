@@ -17,6 +17,7 @@ from geounlearn_trl.cli import selective as selective_command
 from geounlearn_trl.cli import selective_demo
 from geounlearn_trl.cli.common import parse_flags
 from geounlearn_trl.relabel import IGNORE_INDEX, AnchorDictionaryError
+from geounlearn_trl.models import EMBEDDED_MODEL_NAME
 from geounlearn_trl.target_text import TargetTextArguments, TargetTextError
 
 TARGET = (
@@ -219,7 +220,7 @@ def test_training_commands_take_hub_flags():
         (selective_command.SelectiveArguments, selective_command.SelectiveCommandConfig,
          reinforce_command.LoraModelConfig), flags
     )  # fmt: skip
-    assert training.push_to_hub and model.use_peft and model.model_name_or_path == "smollm2-135m-instruct"
+    assert training.push_to_hub and model.use_peft and model.model_name_or_path == EMBEDDED_MODEL_NAME
 
 
 def test_four_bit_reinforce_and_relabel(tokenizer, tmp_path, target_files):
@@ -268,20 +269,25 @@ def test_selective_demo_runs_every_step(tiny_model_dir, tmp_path, capsys):
         assert (tmp_path / "demo" / step).is_dir()
 
 
-def test_mcq_eval_fraction_keeps_only_the_training_pairs():
-    from geounlearn_trl.mcq import load_mcq, pair_split_indices
+def test_eval_fraction_keeps_only_the_training_rows():
+    from geounlearn_trl.mcq import held_out_split, load_mcq
     from geounlearn_trl.target_text import mcq_target
 
     mcq_path = str(files("geounlearn_trl") / "data" / "sample_mcq_en.csv")
     mcq = load_mcq(mcq_path)
-    train, held_out = pair_split_indices(mcq, 0.2, 7)
+    split = held_out_split(mcq, 0.2, 7)
+    train, held_out = split.train, split.eval
     documents, anchors = mcq_target(mcq_path, "en", eval_fraction=0.2, split_seed=7)
     expected = [f"{mcq[i]['question']} {mcq[i]['target']}" for i in train]
     assert documents == expected
     held_out_statements = {f"{mcq[i]['question']} {mcq[i]['target']}" for i in held_out}
     assert held_out_statements and not held_out_statements & set(documents)
-    with pytest.raises(ValueError, match="mcq_eval_fraction"):
-        parse_flags((TargetTextArguments,), ["--mcq_dataset", mcq_path, "--mcq_eval_fraction", "1.0"])
+    with pytest.raises(ValueError, match="eval_fraction"):
+        parse_flags((TargetTextArguments,), ["--mcq_dataset", mcq_path, "--eval_fraction", "1.0"])
+    # the flag names of last release still work
+    (args,) = parse_flags((TargetTextArguments,), ["--mcq_dataset", mcq_path, "--mcq_eval_fraction", "0.3",
+                                                   "--mcq_split_seed", "5"])
+    assert (args.eval_fraction, args.split_seed) == (0.3, 5)
 
 
 def test_compare_measures_both_methods_on_the_same_questions(tiny_model_dir, tmp_path):
@@ -294,19 +300,23 @@ def test_compare_measures_both_methods_on_the_same_questions(tiny_model_dir, tmp
         "--model_name_or_path", tiny_model_dir, "--output_dir", str(tmp_path), "--eval_languages", "en,hi",
         "--gradient_ascent_recipe", str(recipe), "--reinforce_epochs", "1", "--selective_epochs", "1",
     ]) == 0  # fmt: skip
-    results = json.loads((tmp_path / "compare_results.json").read_text(encoding="utf-8"))["results"]
-    assert list(results) == ["base", "gradient ascent", "selective relabeling"]
+    saved = json.loads((tmp_path / "compare_results.json").read_text(encoding="utf-8"))
+    results, questions = saved["results"], saved["questions_sha256"]
+    assert list(results) == ["gradient ascent", "selective relabeling"] and list(questions) == ["base", *results]
+    # the very same prompts and options for the base and both methods, in every language
+    for language in ("en", "hi"):
+        assert len({questions[name][language] for name in questions}) == 1
+    assert questions["base"]["en"] != questions["base"]["hi"]
     for method in results.values():
-        assert list(method) == ["en", "hi"]
-        for language, measured in method.items():
-            # the same held-out and control questions for every method
-            assert measured["n_stereotype"] == results["base"][language]["n_stereotype"] > 0
-            assert measured["n_control"] == results["base"][language]["n_control"] > 0
-            for key in ("stereotype_rate", "unknown_rate", "control_accuracy", "control_unknown_rate"):
-                assert 0 <= measured[key] <= 1
-            assert math.isfinite(measured["retain_perplexity"])
+        assert list(method["by_language"]) == ["en", "hi"]
+        for measured in method["by_language"].values():
+            assert measured["n"] > 0 and measured["disambiguated_n"] == 2 * measured["n"] and measured["control_n"] > 0
+            for key in ("stereotype_rate", "unknown_rate", "disambiguated_accuracy", "control_accuracy"):
+                # paired against the base: the change is the difference of the two measured rates
+                assert measured["delta"][key] == pytest.approx(measured[key] - measured["baseline"][key])
+            assert math.isfinite(measured["retain_perplexity"]) and measured["retain_n"] > 0
     table = (tmp_path / "compare_results.md").read_text(encoding="utf-8")
-    assert "| en (trained) |" in table and "| hi |" in table
+    assert table.count("| en (trained) |") == 2 and table.count("| hi |") == 2
     # the selective adapter was trained on the training rows only and saved with its card
     assert (tmp_path / "selective" / "adapter_config.json").is_file()
 

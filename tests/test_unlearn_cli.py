@@ -72,17 +72,17 @@ def test_bad_input_is_a_clear_error(tmp_path, tiny_model_dir, args, message):
 
 
 def test_published_recipes_parse():
-    from trl import ModelConfig, TrlParser
+    from trl import TrlParser
 
-    from geounlearn_trl.trainers.gradient_ascent import GradientAscentConfig
 
     recipe_dir = os.path.join(REPO, "recipes", "gradient_ascent")
     for name in sorted(os.listdir(recipe_dir)):
-        parser = TrlParser((unlearn.UnlearnArguments, GradientAscentConfig, ModelConfig))
-        script, training, model = parser.parse_args_and_config(
+        parser = TrlParser(unlearn.ARGUMENT_TYPES)
+        script, split, training, model = parser.parse_args_and_config(
             args=["--config", os.path.join(recipe_dir, name), "--output_dir", "/tmp/unused", "--use_cpu", "true"]
         )
         assert training.kl_weight == 1.0 and training.unlearn_weight == 0.25 and training.unk_weight == 0.5, name
+        assert 0 < split.eval_fraction < 1, name
 
 
 @pytest.mark.slow

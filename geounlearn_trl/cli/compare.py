@@ -1,22 +1,24 @@
 """``geounlearn-trl compare``: gradient ascent vs selective relabeling on the same stereotype questions, same metrics.
 
-Both methods unlearn the same training rows of the shipped sample MCQ set (the pair-disjoint split of ``demo``) from
-the same base model, and both are measured by the same :class:`~geounlearn_trl.cli.demo.Evaluator` on the same
-held-out stereotype questions, control questions and retain texts, in every language of ``--eval_languages``:
+Both methods unlearn the same training rows of the shipped sample MCQ set (the held-out split of every command,
+``--eval_fraction``/``--split_seed``) from the same base model, and the base and both methods are measured by
+:mod:`geounlearn_trl.evaluation` on the same held-out stereotype questions, disambiguated items, control questions and
+retain texts, in every language of ``--eval_languages``, each method paired against the base:
 
 1. **gradient ascent**: ``geounlearn-trl demo --config <--gradient_ascent_recipe>`` (it also measures the base model,
    with its adapter disabled: the "base" column);
 2. **selective relabeling**: ``reinforce`` → ``relabel`` → ``selective`` on the stereotyped statements of the same
-   training rows (``--mcq_dataset`` with ``--mcq_eval_fraction``/``--mcq_split_seed``), identities as anchors with
+   training rows (``--mcq_dataset`` with the same split flags), identities as anchors with
    the language's generic person terms ("a person", "someone") as replacements; then measured.
 
-The table puts the three side by side, the cost columns (control accuracy, control "unknown", retain perplexity)
-beside the stereotype ones: a method that lowers stereotype picks by making the model answer "unknown" to everything
+The tables put each method's paired change beside the base, the cost columns (disambiguated accuracy, control
+accuracy, retain perplexity) beside the stereotype ones: a method that lowers stereotype picks by making the model answer "unknown" to everything
 shows up as broken. ``compare_results.json`` in ``--output_dir`` holds every number.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
@@ -24,32 +26,38 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..evaluation import (
+    MeasurementArguments,
+    ScoringSettings,
+    build_eval_set,
+    format_report,
+    measure_model,
+    summarise,
+    verdicts,
+)
 from ..familiarity import load_evaluated_model
-from ..mcq import load_mcq, pair_split_indices
+from ..files import write_json_atomic, write_text_atomic
+from ..mcq import SplitArguments, held_out_split, load_mcq
 from ..prompting import wants_chat_template
-from ..unlearn_data import parse_languages, sample_mcq_path
+from ..unlearn_data import load_retain, parse_languages, sample_control_path, sample_mcq_path, sample_retain_path
 from . import demo as demo_command
 from . import reinforce as reinforce_command
 from . import relabel as relabel_command
 from . import selective as selective_command
 from .common import parse_flags, setup_logging
-from .demo import DemoArguments, Evaluator, Measurement, build_eval_sets
 from .selective_demo import run_command, training_flags
 
 logger = logging.getLogger("geounlearn_trl.compare")
-CHECKOUT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "gradient_ascent" / "smollm2_cpu_lora.yaml"
+CHECKOUT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "gradient_ascent" / "gemma3_270m_cpu_lora.yaml"
 
 
 @dataclass
 class CompareArguments:
     output_dir: str = field(default="outputs/compare", metadata={"help": "Where both methods' outputs go."})
-    model_name_or_path: str = field(default="smollm2-135m-instruct", metadata={"help": "The base model of both."})
+    model_name_or_path: str = field(default="gemma-3-270m", metadata={"help": "The base model of both."})
     language: str = field(default="en", metadata={"help": "Language unlearned (sample data of this language)."})
-    eval_languages: str = field(default="en,fr,hi", metadata={"help": "Languages measured."})
-    eval_fraction: float = field(default=0.2, metadata={"help": "Fraction of (identity, attribute) pairs held out."})
-    seed: int = field(default=42, metadata={"help": "Split, option shuffling and training seed of both methods."})
+    seed: int = field(default=42, metadata={"help": "Option shuffling and training seed of both methods."})
     prompt_style: str = field(default="cloze", metadata={"help": "How questions are shown when measuring (and to GA)."})
-    eval_batch_size: int = field(default=32, metadata={"help": "(prompt, option) pairs per scoring forward pass."})
     gradient_ascent_recipe: str = field(
         default=str(CHECKOUT_RECIPE), metadata={"help": "Recipe of the gradient-ascent run (the `make demo` one)."}
     )
@@ -65,11 +73,11 @@ class CompareArguments:
     top_k: int = field(default=8, metadata={"help": "Soft targets kept per position (with --label_type soft)."})
 
 
-def run_selective(args: CompareArguments, out: Path) -> Path:
+def run_selective(args: CompareArguments, split_args: SplitArguments, out: Path) -> Path:
     """reinforce → relabel → selective on the training rows' stereotyped statements; returns the adapter folder."""
     target = [
         "--mcq_dataset", str(sample_mcq_path(args.language)), "--language", args.language,
-        "--mcq_eval_fraction", str(args.eval_fraction), "--mcq_split_seed", str(args.seed),
+        "--eval_fraction", str(split_args.eval_fraction), "--split_seed", str(split_args.split_seed),
         "--block_size", str(args.block_size),
     ]  # fmt: skip
     run_command(
@@ -92,83 +100,64 @@ def run_selective(args: CompareArguments, out: Path) -> Path:
     return out / "selective"
 
 
-COLUMNS = [
-    ("stereotype picks (↓)", "stereotype_rate", "{:.0%}"),
-    ("unknown (↑)", "unknown_rate", "{:.0%}"),
-    ("control accuracy (≈ base)", "control_accuracy", "{:.0%}"),
-    ("control unknown (≈ base)", "control_unknown_rate", "{:.0%}"),
-    ("retain perplexity (≈ base)", "retain_perplexity", "{:.2f}"),
-]
-
-
-def format_table(results: dict[str, dict[str, Measurement]], trained_language: str) -> str:
-    """One row per language, each cell ``base / gradient ascent / selective``."""
-    methods = list(results)
-    lines = [
-        "| language | n (stereo/control) | " + " | ".join(name for name, _, _ in COLUMNS) + " |",
-        "|" + "---|" * (len(COLUMNS) + 2),
-    ]
-    for language in results[methods[0]]:
-        first = results[methods[0]][language]
-        cells = [" / ".join(pattern.format(getattr(results[m][language], key)) for m in methods) for _, key, pattern in COLUMNS]
-        tag = " (trained)" if language == trained_language else ""
-        lines.append(f"| {language}{tag} | {first.n_stereotype}/{first.n_control} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def questions_digest(measured) -> str:
+    shown = [[a.presented.prompt, a.presented.options] for a in measured.answers]
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:
     setup_logging(logging.WARNING)
-    (args,) = parse_flags((CompareArguments,), argv)
+    args, split_args, measure_args = parse_flags((CompareArguments, SplitArguments, MeasurementArguments), argv)
     if not Path(args.gradient_ascent_recipe).is_file():
         raise FileNotFoundError(
             f"--gradient_ascent_recipe {args.gradient_ascent_recipe} not found (the recipes ship in the source "
-            "checkout: recipes/gradient_ascent/smollm2_cpu_lora.yaml)."
+            "checkout: recipes/gradient_ascent/gemma3_270m_cpu_lora.yaml)."
         )
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     shared = [
         "--model_name_or_path", args.model_name_or_path, "--language", args.language, "--seed", str(args.seed),
-        "--eval_fraction", str(args.eval_fraction), "--prompt_style", args.prompt_style,
+        "--eval_fraction", str(split_args.eval_fraction), "--split_seed", str(split_args.split_seed),
+        "--prompt_style", args.prompt_style,
     ]  # fmt: skip
     run_command(
         "demo", demo_command,
-        ["--config", args.gradient_ascent_recipe, *shared, "--eval_languages", args.eval_languages,
-         "--eval_batch_size", str(args.eval_batch_size), "--output_dir", str(out / "gradient_ascent")],
+        ["--config", args.gradient_ascent_recipe, *shared, "--eval_languages", args.language,
+         "--eval_batch_size", str(measure_args.eval_batch_size), "--scoring_rule", measure_args.scoring_rule,
+         "--output_dir", str(out / "gradient_ascent")],
     )  # fmt: skip
-    with open(out / "gradient_ascent" / "demo_results.json", encoding="utf-8") as handle:
-        ga_results = json.load(handle)
-    adapter = run_selective(args, out)
+    adapters = {"gradient ascent": out / "gradient_ascent", "selective relabeling": run_selective(args, split_args, out)}
 
-    print(f"\n== measuring: selective relabeling ({adapter})", flush=True)
-    evaluated = load_evaluated_model(str(adapter))
-    tokenizer = evaluated.tokenizer
-    mcq = load_mcq(sample_mcq_path(args.language))
-    _, held_out_indices = pair_split_indices(mcq, args.eval_fraction, args.seed)
-    eval_sets = build_eval_sets(
-        parse_languages(args.eval_languages), held_out_indices, DemoArguments(eval_batch_size=args.eval_batch_size)
-    )
-    evaluator = Evaluator(tokenizer, args.seed, wants_chat_template(tokenizer, None), args.eval_batch_size, args.prompt_style)
-    selective = evaluator.measure_all(evaluated.model, eval_sets, "selective")
-
-    results = {
-        "base": {language: Measurement(**values) for language, values in ga_results["before"].items()},
-        "gradient ascent": {language: Measurement(**values) for language, values in ga_results["after"].items()},
-        "selective relabeling": selective,
-    }
-    table = format_table(results, args.language)
+    split = held_out_split(load_mcq(sample_mcq_path(args.language)), split_args.eval_fraction, split_args.split_seed)
+    eval_sets = [
+        build_eval_set(language, load_mcq(sample_mcq_path(language)).select(split.eval),
+                       load_mcq(sample_control_path(language), is_control=True), load_retain(sample_retain_path(language)),
+                       args.seed, measure_args)
+        for language in parse_languages(measure_args.eval_languages)
+    ]  # fmt: skip
+    measured = {}
+    for name, path in {"base": args.model_name_or_path, **{k: str(v) for k, v in adapters.items()}}.items():
+        print(f"\n== measuring: {name} ({path})", flush=True)
+        evaluated = load_evaluated_model(path)
+        settings = ScoringSettings(args.seed, args.prompt_style, measure_args.scoring_rule,
+                                   wants_chat_template(evaluated.tokenizer, None), measure_args.eval_batch_size)
+        measured[name] = [measure_model(evaluated.model, evaluated.tokenizer, eval_set, settings) for eval_set in eval_sets]
+    summaries = {name: summarise(measured[name], measured["base"], measure_args, seed=args.seed) for name in adapters}
     elapsed = time.time() - started
-    print(f"\nUnlearning {args.language} stereotypes, base / gradient ascent / selective relabeling "
-          f"({args.model_name_or_path}, {elapsed / 60:.1f} min; held-out stereotype questions, control questions, "
-          f"retain text):\n\n{table}\n")
-    with open(out / "compare_results.json", "w", encoding="utf-8") as handle:
-        json.dump(
-            {"arguments": asdict(args), "elapsed_seconds": elapsed,
-             "results": {method: {language: asdict(m) for language, m in by_language.items()}
-                         for method, by_language in results.items()}},
-            handle, indent=2, ensure_ascii=False,
-        )  # fmt: skip
-    (out / "compare_results.md").write_text(table + "\n", encoding="utf-8")
+    report = [f"Unlearning {args.language} stereotypes ({args.model_name_or_path}, {elapsed / 60:.1f} min; scoring rule "
+              f"{measure_args.scoring_rule}, held-out split {split.describe()}); each method paired against the base:"]
+    for name, summary in summaries.items():
+        report += [f"\n### {name}\n", format_report(summary, [args.language]), "", *verdicts(summary, [args.language])]
+    text = "\n".join(report)
+    print("\n" + text + "\n")
+    write_json_atomic(out / "compare_results.json", {
+        "arguments": asdict(args), "split": split.describe(), "elapsed_seconds": elapsed, "results": summaries,
+        # What each model was asked, per language: equal digests mean the very same prompts and options.
+        "questions_sha256": {name: {m.language: questions_digest(m) for m in by_language}
+                             for name, by_language in measured.items()},
+    })
+    write_text_atomic(out / "compare_results.md", text + "\n")
     print(f"Details: {out / 'compare_results.json'}")
     return 0
 

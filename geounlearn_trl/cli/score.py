@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,16 +41,12 @@ from ..answers import (
     parse_answer,
     ParsedAnswer,
 )
+from ..evaluation import load_metric, metric_path  # noqa: F401  (metric_path: re-exported for users)
 from ..languages import load_language_pack
 from .common import parse_flags, setup_logging
 
 logger = logging.getLogger("geounlearn_trl.score")
 
-METRIC_ENV = "GEOUNLEARN_STEREOTYPE_BIAS_METRIC"
-# Where the metric is found, in order: the env variable (another copy, or a Hub id such as "<user>/stereotype_bias"),
-# the copy shipped inside an installed wheel (setup.py maps metrics/ there), the source checkout's metrics/ folder.
-INSTALLED_METRIC_PATH = Path(__file__).resolve().parents[1] / "metrics" / "stereotype_bias"
-CHECKOUT_METRIC_PATH = Path(__file__).resolve().parents[2] / "metrics" / "stereotype_bias"
 SUMMARY_KEYS = ("stereotype_rate", "unknown_rate", "other_rate", "unparsed_rate", "bias_score",
                 "ambiguous_bias_score", "control_accuracy", "control_unknown_rate")
 
@@ -90,25 +85,6 @@ class ScoredRow:
         if self.parsed.option_index is not None:
             return self.options[self.parsed.option_index]
         return self.parsed.evidence if self.parsed.is_unknown_marker or self.category == OTHER else ""
-
-
-def metric_path() -> str:
-    if os.environ.get(METRIC_ENV):
-        return os.environ[METRIC_ENV]
-    for candidate in (INSTALLED_METRIC_PATH, CHECKOUT_METRIC_PATH):
-        if (candidate / "stereotype_bias.py").is_file():
-            return str(candidate)
-    raise FileNotFoundError(
-        f"The stereotype_bias metric was found neither in the installed package ({INSTALLED_METRIC_PATH}) nor in a "
-        f"source checkout ({CHECKOUT_METRIC_PATH}). Reinstall geounlearn-trl, or set {METRIC_ENV} to its folder."
-    )
-
-
-def load_metric():
-    """The ``stereotype_bias`` evaluate module, loaded the way users load it (``evaluate.load(<folder>)``)."""
-    import evaluate
-
-    return evaluate.load(metric_path())
 
 
 def _read_json_lines(path: Path) -> list[dict]:

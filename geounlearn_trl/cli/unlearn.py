@@ -28,7 +28,7 @@ from ..unlearn_data import (
     parse_languages,
     sample_retain_path,
 )
-from ..mcq import split_by_pair
+from ..mcq import SplitArguments, check_aligned, held_out_split
 from .common import parse_flags, setup_logging, train_and_save
 
 logger = logging.getLogger("geounlearn_trl.unlearn")
@@ -53,9 +53,6 @@ class UnlearnArguments:
     retain_dataset: str | None = field(
         default=None,
         metadata={"help": "Retain set (question/answer or text columns). Default: the shipped retain sample per language."},
-    )
-    eval_fraction: float = field(
-        default=0.2, metadata={"help": "Held-out share of (identity, attribute) pairs, never trained on."}
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use at most this many training questions."})
     skip_bad_rows: bool = field(default=False, metadata={"help": "Skip malformed MCQ rows (counted) instead of failing."})
@@ -82,14 +79,27 @@ def apply_original_flags(script_args: UnlearnArguments, training_args: GradientA
         os.environ["TENSORBOARD_LOGGING_DIR"] = script_args.log_dir
 
 
-def build_datasets(script_args: UnlearnArguments, tokenizer, seed: int, use_chat_template: bool, max_length: int | None):
-    """Per language: load, split by (identity, attribute) pair, tokenise; then concatenate the languages."""
+def build_datasets(
+    script_args: UnlearnArguments, split_args: SplitArguments, tokenizer, seed: int, use_chat_template: bool,
+    max_length: int | None,
+):
+    """Per language: load, hold out (:func:`~geounlearn_trl.mcq.held_out_split`), tokenise; concatenate the languages.
+
+    Returns ``(train, eval, split)``; ``split.describe()`` is written into the output folder."""
     train_parts, eval_parts = [], []
-    for language in parse_languages(script_args.language):
-        mcq = load_language_mcq(script_args.dataset, language, script_args.skip_bad_rows)
-        if mcq.info.description:
-            logger.warning("%s: %s", script_args.dataset or language, mcq.info.description)
-        train_mcq, eval_mcq = split_by_pair(mcq, script_args.eval_fraction, seed)
+    languages = parse_languages(script_args.language)
+    mcq_by_language = {}
+    for language in languages:
+        mcq_by_language[language] = load_language_mcq(script_args.dataset, language, script_args.skip_bad_rows)
+        if mcq_by_language[language].info.description:
+            logger.warning("%s: %s", script_args.dataset or language, mcq_by_language[language].info.description)
+    if script_args.dataset is None and len(languages) > 1:
+        check_aligned(mcq_by_language)  # the shipped samples are translations row for row
+    split = None
+    for language, mcq in mcq_by_language.items():
+        # The same rule and seed in every language: on aligned files (SeeGULL, the sample) the same rows.
+        split = held_out_split(mcq, split_args.eval_fraction, split_args.split_seed)
+        train_mcq, eval_mcq = mcq.select(split.train), mcq.select(split.eval)
         if script_args.max_train_samples is not None:
             train_mcq = train_mcq.select(range(min(script_args.max_train_samples, len(train_mcq))))
         retain = load_retain(script_args.retain_dataset or sample_retain_path(language))
@@ -100,12 +110,16 @@ def build_datasets(script_args: UnlearnArguments, tokenizer, seed: int, use_chat
         if len(eval_mcq):
             eval_parts.append(encode(eval_mcq))
     train = datasets.concatenate_datasets(train_parts).shuffle(seed=seed)
-    return train, (datasets.concatenate_datasets(eval_parts) if eval_parts else None)
+    return train, (datasets.concatenate_datasets(eval_parts) if eval_parts else None), split
+
+
+# The flags of `unlearn`, in the order parse_flags returns them (recipes are parsed against the same).
+ARGUMENT_TYPES = (UnlearnArguments, SplitArguments, GradientAscentConfig, ModelConfig)
 
 
 def main(argv: list[str] | None = None) -> int:
     setup_logging()
-    script_args, training_args, model_args = parse_flags((UnlearnArguments, GradientAscentConfig, ModelConfig), argv)
+    script_args, split_args, training_args, model_args = parse_flags(ARGUMENT_TYPES, argv)
     apply_original_flags(script_args, training_args, model_args)
     if (model_args.load_in_4bit or model_args.load_in_8bit) and not model_args.use_peft:
         raise ValueError("Quantised (4/8-bit) weights can't be trained directly: add --use_peft for QLoRA.")
@@ -113,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     model_path = resolve_model_path(model_args.model_name_or_path)
     tokenizer = load_tokenizer(model_path, trust_remote_code=training_args.trust_remote_code)
     use_chat_template = wants_chat_template(tokenizer, training_args.use_chat_template)
-    train_dataset, eval_dataset = build_datasets(
-        script_args, tokenizer, training_args.seed, use_chat_template, training_args.max_length
+    train_dataset, eval_dataset, split = build_datasets(
+        script_args, split_args, tokenizer, training_args.seed, use_chat_template, training_args.max_length
     )
     logger.info("Training on %d questions (%s), %d held out", len(train_dataset), script_args.language,
                 len(eval_dataset) if eval_dataset is not None else 0)
@@ -133,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
-    train_and_save(trainer, tokenizer, training_args, {"script": script_args, "training": training_args, "model": model_args})
+    train_and_save(trainer, tokenizer, training_args, {"script": script_args, "split": split_args, "training": training_args, "model": model_args})
     if trainer.accelerator.is_main_process:
-        summary = {"stop_reason": trainer.stop_reason, "log_history": trainer.state.log_history}
+        summary = {"stop_reason": trainer.stop_reason, "split": split.describe(), "log_history": trainer.state.log_history}
         for folder in {training_args.output_dir, script_args.log_dir} - {None}:
             os.makedirs(folder, exist_ok=True)
             with open(os.path.join(folder, "training_log.json"), "w", encoding="utf-8") as handle:

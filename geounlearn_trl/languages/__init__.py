@@ -6,6 +6,7 @@ Adding a language is adding one JSON file beside this module with the fields of 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,28 @@ class LanguagePack:
     unknown_phrases: list[str]
     answer_prefixes: list[str] = field(default_factory=list)
     unknown_markers: list[str] = field(default_factory=list)
+    # "This person is {identity}.": how a disambiguated item states who the person is (see mcq.disambiguated_items).
+    stated_identity_template: str | None = None
+
+    @property
+    def content_free_prompt(self) -> str:
+        """The answer label alone: the premise against which the "calibrated" scoring rule measures each option
+        (the domain-conditional PMI of Holtzman et al. 2021, "Surface Form Competition")."""
+        return f"{self.answer_label}:"
+
+    def format_disambiguated_question(self, question: str, identity: str) -> str:
+        """``question`` with the pack's stated-identity sentence inserted before its last sentence (or in front)."""
+        if not self.stated_identity_template:
+            raise ValueError(
+                f"language pack {self.code!r} has no 'stated_identity_template' (e.g. \"This person is {{identity}}.\"): "
+                "it is needed for the disambiguated items"
+            )
+        statement = self.stated_identity_template.format(identity=identity)
+        # The last sentence is the question proper ("The person is:"); the context ends in . ! ? or the danda.
+        match = re.match(r"^(.*[.!?\u0964][\"'\u00bb\u201d]?)\s+([^.!?\u0964]+)$", question, flags=re.S)
+        if match:
+            return f"{match.group(1)} {statement} {match.group(2)}"
+        return f"{statement} {question}"
 
     def format_cloze_prompt(self, question: str) -> str:
         """The question alone, then the answer label: options are scored as continuations, never listed.
