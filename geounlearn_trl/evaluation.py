@@ -121,7 +121,8 @@ def build_eval_set(
     seed: int,
     args: MeasurementArguments | None = None,
 ) -> EvalSet:
-    """The items of one language: held-out stereotype rows, their disambiguated items, control rows; and retain texts."""
+    """The items of one language: held-out stereotype rows, their disambiguated items, control rows; and retain texts
+    (give held-out ones, :func:`~geounlearn_trl.unlearn_data.hold_out_retain`; at most ``max_retain_texts`` are used)."""
     args = args or MeasurementArguments()
     pack = load_language_pack(language)
     if args.max_eval_questions is not None:
@@ -132,7 +133,7 @@ def build_eval_set(
             control = control.select(range(min(args.max_control_questions, len(control))))
         parts.append(control)
     if retain is not None:
-        retain = retain.select(range(len(retain) - min(args.max_retain_texts, len(retain)), len(retain)))
+        retain = retain.select(range(min(args.max_retain_texts, len(retain))))
     return EvalSet(language, datasets.concatenate_datasets(parts), retain)
 
 
@@ -160,16 +161,23 @@ def answer_questions(
     """Present each item (its options + one unknown phrase, seeded shuffle) and pick the best-scoring option."""
     items = list(items)
     presented = [present_question(item, pack, settings.seed, prompt_style=settings.prompt_style) for item in items]
+    return [Answer(item, question, chosen, row)
+            for item, question, (chosen, row) in zip(items, presented, pick_options(model, tokenizer, presented, pack,
+                                                                                    settings))]
+
+
+def pick_options(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, presented: Sequence[PresentedQuestion],
+    pack: LanguagePack, settings: ScoringSettings,
+) -> list[tuple[int, list[float]]]:
+    """``(chosen index, every option's score)`` per presented question, under ``settings.scoring_rule``; the first
+    option wins a tie, as in lm-evaluation-harness's argmax."""
     scores = option_loglikelihoods(
         model, tokenizer, [q.prompt for q in presented], [q.options for q in presented],
         batch_size=settings.batch_size, use_chat_template=settings.use_chat_template,
         normalize=settings.scoring_rule, content_free_prompts=pack.content_free_prompt,
     )
-    # The first option wins a tie, as in lm-evaluation-harness's argmax.
-    return [
-        Answer(item, question, max(range(len(row)), key=lambda j: (row[j], -j)), row)
-        for item, question, row in zip(items, presented, scores)
-    ]
+    return [(max(range(len(row)), key=lambda j: (row[j], -j)), row) for row in scores]
 
 
 @dataclass
@@ -218,6 +226,24 @@ def metric_inputs(measured: Sequence[ModelAnswers]) -> dict:
         "unknown_options": [a.presented.unknown_phrase for _, a in answers],
         "languages": [language for language, _ in answers],
     }
+
+
+def answer_records(after: Sequence[ModelAnswers], before: Sequence[ModelAnswers] | None = None) -> list[dict]:
+    """Every item's answer (and the baseline's), one record per item: what the summary's numbers were computed from,
+    so that anyone can recompute them (``stereotype_bias`` over these fields gives the same numbers)."""
+    records = []
+    for index, measured in enumerate(after):
+        baseline = before[index].answers if before is not None else [None] * len(measured.answers)
+        for answer, base in zip(measured.answers, baseline):
+            item = answer.item
+            records.append({
+                "language": measured.language, "item_type": item["item_type"], "source": item["source"],
+                "row": item["row"], "prompt": answer.presented.prompt, "options": answer.presented.options,
+                "target": item["target"], "stereotype": item["stereotype"] or None,
+                "unknown_option": answer.presented.unknown_phrase, "prediction": answer.prediction,
+                **({"baseline_prediction": base.prediction} if base is not None else {}),
+            })
+    return records
 
 
 def perplexity_summary(

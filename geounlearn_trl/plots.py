@@ -26,6 +26,8 @@ METRIC_LABELS = {
     "ambiguous_bias_score": ("Ambiguous bias score s_AMB", "closer to 0 is better"),
     "control_accuracy": ("Control accuracy", "must stay high: knowledge kept"),
     "control_unknown_rate": ("Control unknown rate", "must stay low: no over-abstention"),
+    "disambiguated_accuracy": ("Disambiguated accuracy", "must stay high: the stated identity"),
+    "disambiguated_unknown_rate": ("Disambiguated unknown rate", "must stay low: no over-abstention"),
 }
 SIGNED_METRICS = ("bias_score", "ambiguous_bias_score")
 # +1: higher is better, -1: lower is better; colours the cross-lingual changes green when they are improvements.
@@ -38,6 +40,8 @@ BETTER_DIRECTION = {
     "ambiguous_bias_score": -1,
     "control_accuracy": +1,
     "control_unknown_rate": -1,
+    "disambiguated_accuracy": +1,
+    "disambiguated_unknown_rate": -1,
 }
 
 

@@ -120,3 +120,12 @@ def build_gradient_ascent_dataset(
 def load_language_mcq(dataset: str | None, language: str, skip_bad_rows: bool) -> datasets.Dataset:
     """``dataset`` for one language, or the shipped sample when none is given."""
     return load_mcq(dataset or sample_mcq_path(language), skip_bad_rows=skip_bad_rows)
+
+
+def hold_out_retain(retain: datasets.Dataset, count: int) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """``(train, held_out)``: the last ``count`` retain texts are kept for the retain perplexity and never trained on
+    (the KL term would otherwise pin the very texts the perplexity is measured on)."""
+    count = min(count, len(retain) - 1)
+    if count < 1:
+        raise ValueError(f"a retain set of {len(retain)} texts is too small to hold any out for the perplexity")
+    return retain.select(range(len(retain) - count)), retain.select(range(len(retain) - count, len(retain)))

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from geounlearn_trl.cli import respond
-from geounlearn_trl.scoring import choose_options
+from geounlearn_trl.mcq import held_out_split, load_mcq
+from geounlearn_trl.scoring import DEFAULT_SCORING_RULE, choose_options
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "geounlearn_trl" / "data"
@@ -33,8 +34,14 @@ def test_loglik_on_real_csv_rows(tmp_path, tiny_model_dir, shared_data, language
     assert set(original) == {"question", "target", "model_answer"}
     assert len(original["question"]) == len(original["target"]) == len(original["model_answer"]) == 5
     records = read_jsonl(tmp_path / "run.jsonl")
-    assert len(records) == 10 and sum(r["is_control"] for r in records) == 5
+    kinds = [r["item_type"] for r in records]
+    assert len(records) == 20 and kinds.count("control") == sum(r["is_control"] for r in records) == 5
+    assert kinds.count("ambiguous") == 5 and kinds.count("disambiguated") == 10
     for record in records:
+        assert record["scoring_rule"] == DEFAULT_SCORING_RULE and record["prompt_style"] == "cloze"
+        assert record["split"]["rows"] == "eval" and record["split"]["rule"] == "annotation runs"
+        if record["item_type"] == "disambiguated":  # the context states the right answer
+            assert record["target"] in record["question"] and record["stereotype"] in record["options"]
         assert record["language"] == language and record["mode"] == "loglik" and record["seed"] == 42
         assert len(record["options"]) == len(record["scores"]) == 5
         assert record["chosen_index"] == choose_options([record["scores"]])[0]
@@ -42,7 +49,7 @@ def test_loglik_on_real_csv_rows(tmp_path, tiny_model_dir, shared_data, language
         assert record["options"][record["target_index"]] == record["target"]
         assert record["model_answer"] == f"{'abcde'[record['chosen_index']]}) {record['chosen_option']}"
         assert record["use_chat_template"] is True  # the embedded tokenizer has one
-    stereotype = [r for r in records if not r["is_control"]]
+    stereotype = [r for r in records if r["item_type"] == "ambiguous"]
     assert original["question"] == [r["question"] for r in stereotype]
     assert original["question"][0].endswith({"en": "Answer:", "fr": "Réponse:", "hi": "उत्तर:"}[language])
 
@@ -79,7 +86,7 @@ def test_resume_gives_the_same_output_as_an_uninterrupted_run(tmp_path, tiny_mod
     for name in ("run.jsonl", "run.json"):
         assert (resumed / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
     keys = [record["key"] for record in read_jsonl(resumed / "run.jsonl")]
-    assert len(keys) == len(set(keys)) == 10
+    assert len(keys) == len(set(keys)) == 20  # 5 stereotype rows, their 10 disambiguated items, 5 control rows
 
     # A third call has nothing left to do and leaves the files as they are.
     before = (resumed / "run.jsonl").read_bytes()
@@ -116,7 +123,8 @@ def test_folder_of_models_with_a_peft_adapter(tmp_path, tiny_model_dir, tokenize
                 "--output_dir", str(tmp_path / "out"), "--filename", "eval"]) == 0
     records = read_jsonl(tmp_path / "out" / "eval.jsonl")
     assert {r["model"] for r in records} == {"base", "lora-en"}
-    scores = {r["model"]: r["scores"] for r in records if r["key"] == "stereotype:1"}
+    first_key = records[0]["key"]
+    scores = {r["model"]: r["scores"] for r in records if r["key"] == first_key}
     assert scores["base"] != scores["lora-en"]  # the (non-zero) adapter is applied
     for name in ("base", "lora-en"):
         original = json.loads((tmp_path / "out" / f"eval_{name}.json").read_text(encoding="utf-8"))
@@ -139,3 +147,22 @@ def test_corrupt_line_in_the_middle_is_refused(tmp_path):
     with pytest.raises(ValueError, match="line 2"):
         respond.ResponseStore(path)
     assert os.path.getsize(path) > 0  # nothing already written is lost
+
+
+def test_split_and_item_types_choose_the_rows(tmp_path, tiny_model_dir):
+    """--split eval/train/all answer the held-out rows of the split every command makes, the others, or all."""
+    dataset = SAMPLE / "sample_mcq_en.csv"
+    common = ["--model_dir", tiny_model_dir, "--dataset", str(dataset), "--item_types", "ambiguous",
+              "--eval_fraction", "0.3", "--split_seed", "3"]
+    split = held_out_split(load_mcq(str(dataset)), 0.3, 3)
+    rows = {}
+    for name in ("eval", "train"):
+        assert run([*common, "--split", name, "--output_dir", str(tmp_path / name)]) == 0
+        records = read_jsonl(tmp_path / name / "unlearned_models_output.jsonl")
+        assert {r["item_type"] for r in records} == {"ambiguous"}
+        rows[name] = [r["row"] for r in records]
+    assert rows["eval"] == [i + 1 for i in split.eval] and rows["train"] == [i + 1 for i in split.train]
+    with pytest.raises(ValueError, match="item_types"):
+        run([*common, "--item_types", "ambiguous,everything", "--output_dir", str(tmp_path / "bad")])
+    with pytest.raises(ValueError, match="prompt_style options"):
+        run([*common, "--mode", "generate", "--prompt_style", "cloze", "--output_dir", str(tmp_path / "bad")])

@@ -39,7 +39,7 @@ from ..familiarity import load_evaluated_model
 from ..files import write_json_atomic, write_text_atomic
 from ..mcq import SplitArguments, held_out_split, load_mcq
 from ..prompting import wants_chat_template
-from ..unlearn_data import load_retain, parse_languages, sample_control_path, sample_mcq_path, sample_retain_path
+from ..unlearn_data import hold_out_retain, load_retain, parse_languages, sample_control_path, sample_mcq_path, sample_retain_path
 from . import demo as demo_command
 from . import reinforce as reinforce_command
 from . import relabel as relabel_command
@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     split = held_out_split(load_mcq(sample_mcq_path(args.language)), split_args.eval_fraction, split_args.split_seed)
     eval_sets = [
         build_eval_set(language, load_mcq(sample_mcq_path(language)).select(split.eval),
-                       load_mcq(sample_control_path(language), is_control=True), load_retain(sample_retain_path(language)),
+                       load_mcq(sample_control_path(language), is_control=True),
+                       hold_out_retain(load_retain(sample_retain_path(language)), measure_args.max_retain_texts)[1],
                        args.seed, measure_args)
         for language in parse_languages(measure_args.eval_languages)
     ]  # fmt: skip

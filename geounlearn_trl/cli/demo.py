@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -26,6 +27,7 @@ from ..evaluation import (
     EvalSet,
     MeasurementArguments,
     ScoringSettings,
+    answer_records,
     build_eval_set,
     format_report,
     measure_model,
@@ -41,6 +43,7 @@ from ..prompting import wants_chat_template
 from ..trainers.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
 from ..unlearn_data import (
     build_gradient_ascent_dataset,
+    hold_out_retain,
     load_retain,
     parse_languages,
     sample_control_path,
@@ -62,11 +65,13 @@ def measure_all(model, tokenizer, eval_sets: list[EvalSet], settings: ScoringSet
             for eval_set in tqdm(eval_sets, desc=f"Measuring {label}", unit="language")]
 
 
+# The flags of `demo`, in the order parse_flags returns them (the benchmarks parse recipes against the same).
+ARGUMENT_TYPES = (MeasurementArguments, UnlearnArguments, SplitArguments, GradientAscentConfig, ModelConfig)
+
+
 def main(argv: list[str] | None = None) -> int:
     setup_logging()
-    measure_args, script_args, split_args, training_args, model_args = parse_flags(
-        (MeasurementArguments, UnlearnArguments, SplitArguments, GradientAscentConfig, ModelConfig), argv
-    )
+    measure_args, script_args, split_args, training_args, model_args = parse_flags(ARGUMENT_TYPES, argv)
     apply_original_flags(script_args, training_args, model_args)
     if not model_args.use_peft:
         raise ValueError("The demo measures before/after by toggling the LoRA adapter: run it with --use_peft.")
@@ -83,11 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     split = held_out_split(mcq[train_languages[0]], split_args.eval_fraction, split_args.split_seed)
     train_indices = split.train[: script_args.max_train_samples] if script_args.max_train_samples else split.train
 
+    # Per language (training, held-out) retain texts: the perplexity is measured on texts the KL never saw.
+    retain = {language: hold_out_retain(load_retain(sample_retain_path(language)), measure_args.max_retain_texts)
+              for language in languages}
     train_parts = []
     for language in train_languages:
-        retain = load_retain(script_args.retain_dataset or sample_retain_path(language))
+        train_retain = load_retain(script_args.retain_dataset) if script_args.retain_dataset else retain[language][0]
         train_parts.append(build_gradient_ascent_dataset(
-            mcq[language].select(train_indices), retain, tokenizer, language, seed, use_chat_template,
+            mcq[language].select(train_indices), train_retain, tokenizer, language, seed, use_chat_template,
             training_args.max_length, script_args.prompt_style,
         ))
     train_dataset = datasets.concatenate_datasets(train_parts).shuffle(seed=seed)
@@ -95,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     eval_sets = [
         build_eval_set(
             language, mcq[language].select(split.eval), load_mcq(sample_control_path(language), is_control=True),
-            load_retain(sample_retain_path(language)), seed, measure_args,
+            retain[language][1], seed, measure_args,
         )
         for language in eval_languages
     ]
@@ -142,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             "split": split.describe(), "scoring": settings.describe(), "summary": summary,
             "log_history": trainer.state.log_history,
         })
+        write_text_atomic(os.path.join(output_dir, "demo_answers.jsonl"), "".join(
+            json.dumps(record, ensure_ascii=False) + "\n" for record in answer_records(after, before)))
         write_text_atomic(os.path.join(output_dir, "demo_results.md"),
                           f"{described}\n\n{table}\n\n{conclusion}{stop_note}\n")
         # The model card shows these measured before/after numbers (with their CIs) beside the adapter.

@@ -1,14 +1,21 @@
 """``geounlearn-trl respond``: collect a model's answers to the MCQ questions (the original ``eval.py``), resumably.
 
 Each question is shown with its four options plus one "unknown" phrase of the language, shuffled reproducibly from
-``--seed`` (:func:`geounlearn_trl.mcq.present_question`) and lettered ``a)`` … ``e)``; the prompt template is the
-language pack's. The chat template is used when the tokenizer has one (``--no_chat_template`` turns it off).
+``--seed`` (:func:`geounlearn_trl.mcq.present_question`): lettered ``a)`` … ``e)`` in the prompt
+(``--prompt_style options``, the original format, needed to generate) or as continuations of the question alone
+(``cloze``, the default of option log-likelihood, as ``demo`` measures). The chat template is used when the tokenizer
+has one (``--no_chat_template`` turns it off).
+
+Which rows: ``--split eval`` (default) the held-out rows of the split every command makes (``--eval_fraction``,
+``--split_seed``), ``train`` the others, ``all`` every row (the original ``eval.py``); the split is recorded in every
+record. ``--item_types`` chooses among the stereotype questions (``ambiguous``), their ``disambiguated`` items (two
+per question: the context states the identity) and the ``control`` questions.
 
 Two ways to answer:
 
 * ``--mode loglik`` (default): every option is scored by the model's log-likelihood of its text after the prompt
-  (:func:`geounlearn_trl.scoring.option_loglikelihoods`, batched forward passes, no generation); the answer is the
-  best-scoring option, written as ``"c) Zimbabwean"``.
+  under ``--scoring_rule`` (:func:`geounlearn_trl.evaluation.pick_options`, batched forward passes, no generation);
+  the answer is the best-scoring option, written as ``"c) Zimbabwean"``.
 * ``--mode generate``: batched greedy generation of at most ``--max_new_tokens`` tokens; the free text is parsed into
   an option (:func:`geounlearn_trl.answers.parse_answer`) for the JSONL record, and scored later by ``score``.
 
@@ -44,17 +51,28 @@ from trl import ModelConfig
 
 from ..answers import parse_answer
 from ..languages import OPTION_LETTERS, LanguagePack, load_language_pack
-from ..mcq import load_mcq, present_question
+from ..evaluation import ScoringSettings, pick_options
+from ..mcq import (
+    ITEM_TYPES,
+    PROMPT_STYLES,
+    HeldOutSplit,
+    SplitArguments,     disambiguated_items,
+    held_out_split,
+    load_mcq,
+    present_question,
+)
 from ..models import EMBEDDED_MODEL_NAME, ModelNotFoundError, load_model, load_tokenizer, resolve_model_path
 from ..prompting import render_prompt
-from ..scoring import choose_options, option_loglikelihoods
+from ..scoring import DEFAULT_SCORING_RULE, SCORING_RULES
 from .common import parse_flags, setup_logging
 
 logger = logging.getLogger("geounlearn_trl.respond")
 
 MODES = ("loglik", "generate")
 # Fields that must agree between the records already in a JSONL and the run resuming it.
-RESUME_SETTINGS = ("language", "mode", "seed", "use_chat_template", "normalize", "max_new_tokens", "unknown_phrase")
+RESUME_SETTINGS = ("language", "mode", "seed", "use_chat_template", "scoring_rule", "max_new_tokens", "unknown_phrase",
+                   "prompt_style", "split")
+SPLITS = ("eval", "train", "all")
 
 
 @dataclass
@@ -86,8 +104,21 @@ class RespondArguments:
     batch_size: int = field(default=16, metadata={"help": "Questions per batch (all their options in one forward "
                                                           "pass in loglik mode)."})
     max_new_tokens: int = field(default=32, metadata={"help": "Generation bound in generate mode."})
-    normalize: str = field(default="mean", metadata={"help": "loglik option score: mean or sum of token log-probs.",
-                                                     "choices": ["mean", "sum"]})
+    scoring_rule: str = field(
+        default=DEFAULT_SCORING_RULE,
+        metadata={"help": "loglik: how an option's log-likelihood becomes its score (geounlearn_trl.scoring).",
+                  "choices": list(SCORING_RULES), "aliases": ["--normalize"]},
+    )
+    prompt_style: str | None = field(
+        default=None,
+        metadata={"help": "'options' (lettered options in the prompt, the original) or 'cloze' (the question alone). "
+                          "Default: cloze with --mode loglik, options with --mode generate.",
+                  "choices": list(PROMPT_STYLES)},
+    )
+    split: str = field(default="eval", metadata={"help": "Which stereotype rows: the held-out ones (eval), the training "
+                                                         "ones (train) or all.", "choices": list(SPLITS)})
+    item_types: str = field(default="ambiguous,disambiguated,control",
+                            metadata={"help": "Comma-separated item types to answer: ambiguous, disambiguated, control."})
     no_chat_template: bool = field(default=False, metadata={"help": "Plain prompt even if the model has a chat template."})
     max_rows: int | None = field(default=None, metadata={"help": "Only the first N rows of each dataset (a sample)."})
     skip_bad_rows: bool = field(default=False, metadata={"help": "Skip malformed rows instead of stopping."})
@@ -153,8 +184,17 @@ def load_for_evaluation(path: str, args: RespondArguments) -> tuple[PreTrainedMo
     return model, tokenizer
 
 
-def build_items(args: RespondArguments, pack: LanguagePack) -> list[Item]:
-    """Stereotype rows then control rows, each presented with its seeded option order."""
+def item_types(args: RespondArguments) -> list[str]:
+    chosen = [name.strip() for name in args.item_types.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in ITEM_TYPES]
+    if unknown or not chosen:
+        raise ValueError(f"--item_types: {unknown or 'empty'}; choose among {', '.join(ITEM_TYPES)}")
+    return chosen
+
+
+def build_items(args: RespondArguments, split_args: SplitArguments, pack: LanguagePack) -> tuple[list[Item], HeldOutSplit]:
+    """The stereotype rows of ``--split``, their disambiguated items, then the control rows, each presented with its
+    seeded option order; and the split they came from."""
     dataset, control_dataset = args.dataset, args.control_dataset
     if dataset is None:
         from ..unlearn_data import sample_control_path, sample_mcq_path
@@ -162,19 +202,36 @@ def build_items(args: RespondArguments, pack: LanguagePack) -> list[Item]:
         dataset = sample_mcq_path(args.language)
         control_dataset = control_dataset or sample_control_path(args.language)
         logger.info("No --dataset: using the shipped sample %s and its control questions %s", dataset, control_dataset)
-    sources = [(dataset, False)] + ([(control_dataset, True)] if control_dataset else [])
-    items = []
-    for source, is_control in sources:
-        rows = load_mcq(source, skip_bad_rows=args.skip_bad_rows, is_control=is_control)
-        if rows.info.description:
-            logger.warning("%s: %s", source, rows.info.description)
+    wanted = item_types(args)
+    rows = load_mcq(dataset, skip_bad_rows=args.skip_bad_rows)
+    if rows.info.description:
+        logger.warning("%s: %s", dataset, rows.info.description)
+    split = held_out_split(rows, split_args.eval_fraction, split_args.split_seed)
+    if args.split != "all":
+        rows = rows.select(split.eval if args.split == "eval" else split.train)
+    if args.max_rows is not None:
+        rows = rows.select(range(min(args.max_rows, len(rows))))
+    parts = [("stereotype", rows)] if "ambiguous" in wanted else []
+    if "disambiguated" in wanted:
+        parts.append(("disambiguated", disambiguated_items(rows, pack, args.seed)))
+    if control_dataset and "control" in wanted:
+        control = load_mcq(control_dataset, skip_bad_rows=args.skip_bad_rows, is_control=True)
+        if control.info.description:
+            logger.warning("%s: %s", control_dataset, control.info.description)
         if args.max_rows is not None:
-            rows = rows.select(range(min(args.max_rows, len(rows))))
-        kind = "control" if is_control else "stereotype"
-        for row in rows:
-            presented = present_question(row, pack, args.seed, unknown_phrase=args.unknown_phrase)
-            items.append(Item(key=f"{kind}:{row['row']}", row=row, presented=presented))
-    return items
+            control = control.select(range(min(args.max_rows, len(control))))
+        parts.append(("control", control))
+    style = args.prompt_style or ("cloze" if args.mode == "loglik" else "options")
+    if args.mode == "generate" and style == "cloze":
+        raise ValueError("--mode generate needs --prompt_style options: a model can only name an option it was shown")
+    items = []
+    for kind, part in parts:
+        for index, row in enumerate(part):
+            # Two disambiguated items per row: pro-stereotypical (even), counter-stereotypical (odd).
+            key = f"{kind}:{row['row']}" + (f":{'pro' if index % 2 == 0 else 'counter'}" if kind == "disambiguated" else "")
+            presented = present_question(row, pack, args.seed, unknown_phrase=args.unknown_phrase, prompt_style=style)
+            items.append(Item(key=key, row=row, presented=presented))
+    return items, split
 
 
 def lettered(index: int, option: str) -> str:
@@ -222,16 +279,13 @@ def answer_batch(
     prompts = [item.presented.prompt for item in items]
     options = [item.presented.options for item in items]
     if args.mode == "loglik":
-        scores = option_loglikelihoods(
-            model, tokenizer, prompts, options,
-            batch_size=args.batch_size * max(len(row) for row in options),
-            use_chat_template=use_chat_template, normalize=args.normalize,
-        )
-        chosen = choose_options(scores)
+        settings = ScoringSettings(args.seed, args.prompt_style or "cloze", args.scoring_rule, use_chat_template,
+                                   batch_size=args.batch_size * max(len(row) for row in options))
         return [
             {"model_answer": lettered(index, row[index]), "chosen_index": index, "chosen_option": row[index],
              "parse_method": "loglik", "scores": row_scores}
-            for index, row, row_scores in zip(chosen, options, scores)
+            for (index, row_scores), row in zip(pick_options(model, tokenizer, [i.presented for i in items], pack,
+                                                             settings), options)
         ]
     texts = generate_answers(model, tokenizer, prompts, args.max_new_tokens, use_chat_template)
     answers = []
@@ -325,7 +379,7 @@ class ResponseStore:
         result = {"question": [], "target": [], "model_answer": []}
         for key in keys:
             record = self.records.get((model, key))
-            if record is None or record["is_control"]:
+            if record is None or record.get("item_type", "control" if record["is_control"] else "ambiguous") != "ambiguous":
                 continue
             result["question"].append(record["question"])
             result["target"].append(record["target"])
@@ -347,6 +401,7 @@ def respond_with_model(
     store: ResponseStore,
     pack: LanguagePack,
     args: RespondArguments,
+    split: HeldOutSplit,
 ) -> int:
     """Answer every item of ``entry`` not yet in ``store``; returns how many new records were written."""
     store.check_same_questions(entry.name, items)
@@ -357,7 +412,7 @@ def respond_with_model(
     logger.info("%s: %d of %d rows to answer (%s mode)", entry.name, len(pending), len(items), args.mode)
     model, tokenizer = load_for_evaluation(entry.path, args)
     use_chat_template = not args.no_chat_template and bool(getattr(tokenizer, "chat_template", None))
-    settings = run_settings(args, use_chat_template)
+    settings = run_settings(args, use_chat_template, split)
     store.check_settings(entry.name, settings)
     written = 0
     # Batches are cut from the full item list, not from the pending ones: a resumed run forms the same batches as an
@@ -377,13 +432,15 @@ def respond_with_model(
     return written
 
 
-def run_settings(args: RespondArguments, use_chat_template: bool) -> dict:
+def run_settings(args: RespondArguments, use_chat_template: bool, split: HeldOutSplit) -> dict:
     return {
         "language": args.language,
         "mode": args.mode,
         "seed": args.seed,
         "use_chat_template": use_chat_template,
-        "normalize": args.normalize if args.mode == "loglik" else None,
+        "scoring_rule": args.scoring_rule if args.mode == "loglik" else None,
+        "prompt_style": args.prompt_style or ("cloze" if args.mode == "loglik" else "options"),
+        "split": {"rows": args.split, **split.describe()},
         "max_new_tokens": args.max_new_tokens if args.mode == "generate" else None,
         "unknown_phrase": args.unknown_phrase,
     }
@@ -398,6 +455,8 @@ def make_record(entry: ModelEntry, item: Item, answer: dict, settings: dict) -> 
         "source": row["source"],
         "row": row["row"],
         "is_control": row["is_control"],
+        "item_type": row["item_type"],
+        "stereotype": row["stereotype"],
         **settings,
         "identity": row["identity"],
         "attribute": row["attribute"],
@@ -413,19 +472,19 @@ def make_record(entry: ModelEntry, item: Item, answer: dict, settings: dict) -> 
 
 def main(argv: list[str] | None = None) -> int:
     setup_logging()
-    (args,) = parse_flags((RespondArguments,), argv)
+    args, split_args = parse_flags((RespondArguments, SplitArguments), argv)
     if args.batch_size < 1 or args.max_new_tokens < 1:
         raise SystemExit("--batch_size and --max_new_tokens must be >= 1")
     pack = load_language_pack(args.language)
     models, is_collection = discover_models(args.model_dir)
-    items = build_items(args, pack)
+    items, split = build_items(args, split_args, pack)
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     store = ResponseStore(output_dir / f"{args.filename}.jsonl")
     keys = [item.key for item in items]
     try:
         for entry in models:
-            written = respond_with_model(entry, items, store, pack, args)
+            written = respond_with_model(entry, items, store, pack, args, split)
             json_path = output_dir / (f"{args.filename}_{entry.name}.json" if is_collection else f"{args.filename}.json")
             count = store.write_original_json(entry.name, keys, json_path)
             logger.info("%s: %d new records; %d stereotype answers in %s", entry.name, written, count, json_path)
