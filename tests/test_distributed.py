@@ -7,10 +7,12 @@ Each run trains the tiny random Llama for two steps, then the tests check that
   and the ZeRO stage, read off the trainer's accelerator);
 * the saved adapter (or full model) loads in a fresh process and gives the same logits there as here, and different
   logits from the base model; under ZeRO-3 the shards were gathered on save: ZeRO-2 and ZeRO-3 give the same adapter;
-* full fine-tuning under ZeRO-3 works with the frozen reference copy prepared by ``prepare_deepspeed``.
+* full fine-tuning under ZeRO-3 works with the frozen reference copy prepared by ``prepare_deepspeed``;
+* a NaN on one process only stops every process at the same step (no hang), and that step is applied nowhere.
 
-DeepSpeed on CPU needs ``--ddp_backend gloo`` (see ``accelerate_configs/cpu_deepspeed_zero2.yaml``) and, on first use,
-a C++ compiler and ninja to build its shared-memory communication op.
+DeepSpeed on CPU needs a gloo process group: the commands pick it themselves when launched on CPU (no
+``--ddp_backend gloo`` is passed here), and, on first use, a C++ compiler and ninja to build its shared-memory
+communication op. Every launch has a time limit; on expiry the whole process group of the launch is killed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -100,14 +103,19 @@ def _launch_env() -> dict[str, str]:
 
 
 def _distributed_flags(config: str) -> list[str]:
-    # See accelerate_configs/cpu_*.yaml: what puts each process on CPU in a gloo process group.
-    return ["--use_cpu", "true"] if config == "cpu_ddp.yaml" else ["--ddp_backend", "gloo"]
+    # See accelerate_configs/cpu_ddp.yaml: --use_cpu puts each DDP process on CPU. The DeepSpeed configs need nothing:
+    # the commands choose the gloo backend themselves on CPU (cli/common.py).
+    return ["--use_cpu", "true"] if config == "cpu_ddp.yaml" else []
 
 
-def accelerate_launch(config: str, program: list[str], flags: list[str], log: Path, trains: bool = True) -> None:
+def accelerate_launch(
+    config: str, program: list[str], flags: list[str], log: Path, trains: bool = True, env: dict | None = None,
+    timeout: float = LAUNCH_TIMEOUT_S,
+) -> subprocess.CompletedProcess:
     """``accelerate launch --config_file accelerate_configs/<config> <program> <flags>`` from the repository root.
 
-    ``trains``: the program builds TrainingArguments, so it gets the CPU process-group flag of the config.
+    ``trains``: the program builds TrainingArguments, so it gets the CPU flag of the config. The launcher and its
+    workers are killed past ``timeout`` (a hang), and the test fails.
     """
     accelerate = Path(sys.executable).with_name("accelerate")
     launcher = [str(accelerate), "launch"] if accelerate.exists() else [sys.executable, "-m", "accelerate.commands.launch"]
@@ -115,11 +123,38 @@ def accelerate_launch(config: str, program: list[str], flags: list[str], log: Pa
         *launcher, "--config_file", str(CONFIGS / config), "--main_process_port", str(_free_port()),
         *program, *flags, *(_distributed_flags(config) if trains else []),
     ]
-    result = subprocess.run(
-        command, cwd=REPO_ROOT, env=_launch_env(), capture_output=True, text=True, timeout=LAUNCH_TIMEOUT_S
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env={**_launch_env(), **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )
-    log.write_text(result.stdout + "\n" + result.stderr, encoding="utf-8")
-    assert result.returncode == 0, f"accelerate launch failed ({result.returncode}):\n{result.stderr[-6000:]}"
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_launch(process.pid)
+        stdout, stderr = process.communicate(timeout=60)
+        log.write_text(stdout + "\n" + stderr, encoding="utf-8")
+        pytest.fail(f"accelerate launch still running after {timeout:.0f} s (hung?), killed:\n{stderr[-6000:]}")
+    log.write_text(stdout + "\n" + stderr, encoding="utf-8")
+    assert process.returncode == 0, f"accelerate launch failed ({process.returncode}):\n{stderr[-6000:]}"
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _kill_launch(pid: int) -> None:
+    """Kill the launcher and every process under it: torchrun starts each worker in a session of its own, so neither
+    killing the launcher nor its process group reaches them (psutil comes with accelerate)."""
+    import psutil
+
+    try:
+        launcher = psutil.Process(pid)
+        processes = [launcher, *launcher.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for process in processes:
+        try:
+            process.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(processes, timeout=30)
 
 
 def module(name: str) -> list[str]:
@@ -330,6 +365,99 @@ def test_gradient_ascent_full_fine_tuning_under_zero3(tiny_model_dir, data_dir, 
     assert_distributed_as(output_dir, "cpu_deepspeed_zero3.yaml")
     assert (output_dir / "model.safetensors").is_file() and not (output_dir / "adapter_config.json").exists()
     assert_saved_model_reproduces(output_dir, tiny_model_dir, "model", tmp_path)
+
+
+# --- a NaN on one process -------------------------------------------------------------------------------------------
+
+POISON_TIMEOUT_S = 300
+# Runs `geounlearn-trl unlearn` with a NaN forget NLL on one process at one step, and writes, per process, the step it
+# stopped at, its stop reason and a digest of its weights and optimizer state after each step.
+_POISONED_UNLEARN = textwrap.dedent(
+    """
+    import hashlib, json, os, sys
+    from transformers import TrainerCallback
+    from geounlearn_trl.cli import unlearn
+    from geounlearn_trl.trainers import gradient_ascent as ga
+
+    RANK = int(os.environ.get("RANK", "0"))
+    POISON_RANK, POISON_STEP = int(os.environ["POISON_RANK"]), int(os.environ["POISON_STEP"])
+    REPORT_DIR = os.environ["POISON_REPORT_DIR"]
+
+    def digest(trainer):
+        sha = hashlib.sha256()
+        def add(tensor):
+            sha.update(tensor.detach().cpu().float().contiguous().numpy().tobytes())
+        for name, parameter in trainer.model.named_parameters():
+            if parameter.requires_grad:
+                add(parameter)
+        inner = trainer.optimizer
+        while getattr(inner, "optimizer", None) is not None:  # DeepSpeed: the ZeRO partitions and their AdamW state
+            inner = inner.optimizer
+        for group in inner.param_groups:
+            for parameter in group["params"]:
+                add(parameter)
+                for key, value in sorted(inner.state.get(parameter, {}).items()):
+                    add(value) if hasattr(value, "numpy") else sha.update(repr(value).encode())
+        return sha.hexdigest()
+
+    class Report(TrainerCallback):
+        def __init__(self, trainer):
+            self.trainer, self.digests = trainer, {}
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.digests[0] = digest(self.trainer)
+        def on_step_end(self, args, state, control, **kwargs):
+            self.digests[state.global_step] = digest(self.trainer)
+        def on_train_end(self, args, state, control, **kwargs):
+            report = {"global_step": state.global_step, "stop_reason": self.trainer.stop_reason, "digests": self.digests}
+            with open(os.path.join(REPORT_DIR, f"rank{RANK}.json"), "w") as handle:
+                json.dump(report, handle)
+
+    answer_nll, init = ga.GradientAscentTrainer._answer_nll, ga.GradientAscentTrainer.__init__
+
+    def poisoned_answer_nll(self, logits, inputs, group):
+        nll, tokens = answer_nll(self, logits, inputs, group)
+        if self.model.training and RANK == POISON_RANK and self.state.global_step + 1 == POISON_STEP and group == ga.FORGET:
+            nll = nll * float("nan")
+        return nll, tokens
+
+    def reporting_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.add_callback(Report(self))
+
+    ga.GradientAscentTrainer._answer_nll = poisoned_answer_nll
+    ga.GradientAscentTrainer.__init__ = reporting_init
+    sys.exit(unlearn.main(sys.argv[1:]))
+    """
+)
+
+
+@pytest.mark.parametrize("config", ["cpu_ddp.yaml", "cpu_deepspeed_zero2.yaml"])
+def test_nan_on_one_process_stops_every_process_at_that_step(tiny_model_dir, data_dir, tmp_path, config, request):
+    """A NaN on process 0 at step 2, none on process 1: both stop at step 2 and the run exits (before the fix,
+    process 0 stopped and process 1 waited for it forever); step 2 is applied on neither (not process 1's gradients,
+    not AdamW's momentum); the logs and training_log.json name step 2."""
+    if config != "cpu_ddp.yaml":
+        request.getfixturevalue("deepspeed_available")
+    script, reports, output_dir = tmp_path / "poisoned_unlearn.py", tmp_path / "reports", tmp_path / "out"
+    script.write_text(_POISONED_UNLEARN, encoding="utf-8")
+    reports.mkdir()
+    result = accelerate_launch(
+        config, [str(script)],
+        [*unlearn_flags(tiny_model_dir, data_dir, output_dir, True), "--max_steps", "5"],
+        tmp_path / "log", env={"POISON_RANK": "0", "POISON_STEP": "2", "POISON_REPORT_DIR": str(reports)},
+        timeout=POISON_TIMEOUT_S,
+    )  # fmt: skip
+    assert "Stopping gradient ascent: non-finite loss at step 2 on process 0" in result.stderr
+    for rank in (0, 1):
+        report = json.loads((reports / f"rank{rank}.json").read_text(encoding="utf-8"))
+        assert report["global_step"] == 2, (rank, report)
+        assert "non-finite loss at step 2 on process 0;" in report["stop_reason"], (rank, report)
+        digests = report["digests"]
+        assert digests["1"] != digests["0"], f"process {rank}: step 1 changed nothing"
+        assert digests["2"] == digests["1"], f"process {rank}: the stopped step 2 changed weights or optimizer state"
+    summary = json.loads((output_dir / "training_log.json").read_text(encoding="utf-8"))
+    assert "non-finite loss at step 2 on process 0" in summary["stop_reason"]
+    assert [entry["step"] for entry in summary["log_history"] if "unlearn_nll" in entry] == [1, 2]
 
 
 # --- selective relabel ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import pytest
 import yaml
@@ -16,8 +17,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_cli(args: list[str]) -> subprocess.CompletedProcess:
+    # `python -m geounlearn_trl.cli <command>`: the package's __main__, the same entry point as the console script.
     return subprocess.run(
-        [sys.executable, "-m", "geounlearn_trl.cli.main", "unlearn", *args],
+        [sys.executable, "-m", "geounlearn_trl.cli", "unlearn", *args],
         capture_output=True, text=True, cwd=REPO, env={**os.environ, "HF_HUB_TOKEN": "", "HF_TOKEN": ""},
     )
 
@@ -40,6 +42,76 @@ def test_original_flags_on_tiny_model(tmp_path, tiny_model_dir):
     log = json.loads((logs / "training_log.json").read_text())
     steps = [entry for entry in log["log_history"] if "unlearn_nll" in entry]
     assert len(steps) == 2 and all(entry["kl"] >= 0 for entry in steps)
+
+
+def test_stop_reason_is_saved_in_training_log(tmp_path, tiny_model_dir):
+    """--on_ceiling stop below a random model's forget NLL (~10.8): step 1 stops, and training_log.json says why."""
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    assert unlearn.main([
+        "--model_name_or_path", tiny_model_dir, "--use_peft", "--lora_target_modules", "all-linear", "--language", "en",
+        "--max_train_samples", "4", "--max_steps", "5", "--per_device_train_batch_size", "2", "--logging_steps", "1",
+        "--forget_nll_ceiling", "5.0", "--on_ceiling", "stop", "--report_to", "none", "--use_cpu", "--save_strategy",
+        "no", "--output_dir", str(out), "--log_dir", str(logs),
+    ]) == 0  # fmt: skip
+    for folder in (out, logs):
+        log = json.loads((folder / "training_log.json").read_text(encoding="utf-8"))
+        assert log["stop_reason"].startswith("forget NLL "), log["stop_reason"]
+        assert "passed the ceiling 5.0 at step 1 (on_ceiling='stop'); the step was not applied" in log["stop_reason"]
+        assert [entry["step"] for entry in log["log_history"] if "unlearn_nll" in entry] == [1]
+
+
+def tiny_4bit_ready_model(tokenizer, folder):
+    """A tiny random Llama wide enough for bitsandbytes' 64-wide CPU blocks, saved with its tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True,
+                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def test_load_in_4bit_trains_bitsandbytes_layers(tmp_path, tokenizer, monkeypatch):
+    """--load_in_4bit: the trained model's linear layers are bitsandbytes Linear4bit under LoRA (not just the flag
+    echoed in the saved config), and the adapter-disabled reference computes as the policy does (KL exactly 0 at
+    step 1, no layer switched to another kernel)."""
+    import bitsandbytes as bnb
+
+    seen = {}
+
+    class Recording(unlearn.GradientAscentTrainer):
+        def train(self, *args, **kwargs):
+            seen["linear4bit"] = sorted(n for n, m in self.model.named_modules() if isinstance(m, bnb.nn.Linear4bit))
+            seen["plain_linear"] = sorted(
+                n for n, m in self.model.named_modules() if type(m) is torch.nn.Linear and "lora_" not in n
+                and not n.endswith("lm_head")
+            )  # fmt: skip
+            output = super().train(*args, **kwargs)
+            # On a CPU with AVX512-BF16 an eval-mode forward of Linear4bit repacks its weight in place for another
+            # kernel: the reference forward must not do that (its logits would differ from the policy's).
+            seen["repacked"] = [n for n, m in self.model.named_modules() if isinstance(m, bnb.nn.Linear4bit)
+                                and getattr(m.weight.quant_state, "packing_format_for_cpu", False)]  # fmt: skip
+            return output
+
+    import torch
+
+    monkeypatch.setattr(unlearn, "GradientAscentTrainer", Recording)
+    out = tmp_path / "qlora"
+    assert unlearn.main([
+        "--model_name_or_path", tiny_4bit_ready_model(tokenizer, tmp_path / "tiny64"), "--load_in_4bit",
+        "--use_peft", "--lora_target_modules", "all-linear", "--language", "en", "--max_train_samples", "4",
+        "--max_steps", "2", "--per_device_train_batch_size", "2", "--logging_steps", "1", "--report_to", "none",
+        "--use_cpu", "--save_strategy", "no", "--output_dir", str(out),
+    ]) == 0  # fmt: skip
+    # 1 layer: q, k, v, o, gate, up, down projections, each quantised and wrapped by LoRA
+    assert len(seen["linear4bit"]) == 7, seen
+    assert all(".base_layer" in name for name in seen["linear4bit"]), seen
+    assert seen["plain_linear"] == [] and seen["repacked"] == [], seen
+    steps = [entry for entry in json.loads((out / "training_log.json").read_text())["log_history"] if "kl" in entry]
+    assert steps[0]["kl"] == 0.0  # the adapter starts at zero: bit-identical logits, same kernels
 
 
 def test_recipe_with_flag_override(tmp_path, tiny_model_dir, monkeypatch):
@@ -108,3 +180,35 @@ def test_embedded_model_4bit_qlora_with_original_flags(tmp_path, shared_data):
     assert adapter_config["r"] > 0
     config = yaml.safe_load((out / "geounlearn_config.yaml").read_text())
     assert config["model"]["load_in_4bit"] is True and config["model"]["use_bnb_nested_quant"] is True
+
+
+def test_package_module_lists_the_commands():
+    result = subprocess.run([sys.executable, "-m", "geounlearn_trl.cli", "--help"], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0 and "usage: geounlearn-trl <command>" in result.stdout
+    assert all(f"  {name}" in result.stdout for name in ("unlearn", "reinforce", "selective", "relabel"))
+    unknown = subprocess.run([sys.executable, "-m", "geounlearn_trl.cli", "nope"], capture_output=True, text=True, cwd=REPO)
+    assert unknown.returncode == 2 and "unknown command 'nope'" in unknown.stderr
+
+
+@dataclass
+class _BackendArguments:
+    ddp_backend: str | None = None
+
+
+def test_several_cpu_processes_default_to_gloo(monkeypatch, tmp_path):
+    """Launched as 2 processes without CUDA (what `accelerate launch` sets), every command's --ddp_backend defaults to
+    gloo; a recipe's value and the flag still override it; one process, or a GPU, leaves it unset."""
+    from geounlearn_trl.cli.common import parse_flags
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert parse_flags((_BackendArguments,), [])[0].ddp_backend == "gloo"
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("ddp_backend: mpi\n", encoding="utf-8")
+    assert parse_flags((_BackendArguments,), ["--config", str(recipe)])[0].ddp_backend == "mpi"
+    assert parse_flags((_BackendArguments,), ["--config", str(recipe), "--ddp_backend", "ccl"])[0].ddp_backend == "ccl"
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert parse_flags((_BackendArguments,), [])[0].ddp_backend is None
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    assert parse_flags((_BackendArguments,), [])[0].ddp_backend is None

@@ -16,9 +16,29 @@ from trl import TrlParser
 SECRET_FIELDS = ("hub_token", "push_to_hub_token", "token")
 
 
+def cpu_process_group_backend() -> str | None:
+    """``"gloo"`` when launched as several processes on a machine without CUDA, else None (the launcher decides).
+
+    With a DeepSpeed config on CPU, accelerate starts no process group unless ``--ddp_backend`` names one: every process
+    would then believe it is alone (and DeepSpeed fails its batch-size check, or each process writes the same output).
+    """
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+        return "gloo"
+    return None
+
+
 def parse_flags(dataclass_types: tuple, argv: list[str] | None):
-    """``TrlParser`` over ``dataclass_types``: ``--config recipe.yaml`` (with an ``env:`` block), flags override it."""
+    """``TrlParser`` over ``dataclass_types``: ``--config recipe.yaml`` (with an ``env:`` block), flags override it.
+
+    Every command with a ``--ddp_backend`` flag (the training commands' TrainingArguments, relabel) defaults it to gloo
+    when several CPU processes were launched (:func:`cpu_process_group_backend`); a recipe or the flag still wins.
+    """
     parser = TrlParser(dataclass_types)
+    backend = cpu_process_group_backend()
+    if backend and any(action.dest == "ddp_backend" for action in parser._actions):
+        parser.set_defaults(ddp_backend=backend)  # a default: the recipe's value, then the flag, override it
     return parser.parse_args_and_config(args=sys.argv[1:] if argv is None else argv)
 
 

@@ -311,12 +311,23 @@ class GradientAscentTrainer(SFTTrainer):
             self._metrics[mode][name].append(value if math.isfinite(value) else float("nan"))
 
 
+def _mode_selects_a_kernel(module: torch.nn.Module) -> bool:
+    """bitsandbytes layers read ``training`` only to pick a kernel, not a behaviour: in eval mode on CPU, Linear4bit
+    repacks its weight in place and computes with another kernel (different numerics than the policy's forward)."""
+    return type(module).__module__.startswith("bitsandbytes")
+
+
 @contextlib.contextmanager
 def _eval_mode(module: torch.nn.Module):
-    """``module.eval()`` inside, every submodule's own training flag restored afterwards."""
+    """Eval mode inside (no dropout, attention dropout included), every module's training flag restored afterwards.
+
+    Quantised layers keep their mode (:func:`_mode_selects_a_kernel`): the reference computes as the policy does.
+    """
     modes = [(submodule, submodule.training) for submodule in module.modules()]
-    module.eval()
     try:
+        for submodule, _ in modes:
+            if not _mode_selects_a_kernel(submodule):
+                submodule.training = False
         yield
     finally:
         for submodule, training in modes:
