@@ -13,6 +13,7 @@ Each row holds three sequences for :class:`~geounlearn_trl.collators.PairedUnlea
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from importlib.resources import files
 
 import datasets
@@ -47,30 +48,121 @@ def parse_languages(language: str) -> list[str]:
     return codes
 
 
-def load_retain(path_or_id: str, split: str = "train") -> datasets.Dataset:
-    """A retain set with ``question``/``answer`` columns or a ``text`` column: JSON/JSONL/CSV file or Hub dataset."""
+@dataclass
+class RetainArguments:
+    """Where the retain set comes from and which columns hold what; the flags of every command that takes one.
+
+    The original retain set was TruthfulQA's questions and best answers, which these flags load as it did::
+
+        --retain_dataset truthful_qa --retain_config generation --retain_split validation \\
+        --retain_answer_column best_answer
+    """
+
+    retain_dataset: str | None = field(
+        default=None,
+        metadata={
+            "help": "Retain set: a JSON/JSONL/CSV/Parquet file, a folder (datasets' save_to_disk, or data files laid out "
+            "as on the Hub, with their README configs) or a Hub id (e.g. truthful_qa, the original's). Rows hold a "
+            "question and an answer, or a text. Default: the shipped retain sample of each language."
+        },
+    )
+    retain_config: str | None = field(
+        default=None, metadata={"help": "Configuration of --retain_dataset (folder or Hub id), e.g. generation."}
+    )
+    retain_split: str | None = field(
+        default=None, metadata={"help": "Split of --retain_dataset, e.g. validation. Default: its only split, or train."}
+    )
+    retain_question_column: str = field(default="question", metadata={"help": "Column holding the retain question."})
+    retain_answer_column: str = field(
+        default="answer", metadata={"help": "Column holding the retain answer (TruthfulQA: best_answer)."}
+    )
+    retain_text_column: str = field(
+        default="text", metadata={"help": "Column holding a plain retain text; used instead of question/answer if present."}
+    )
+
+    def load_retain(self, language: str) -> datasets.Dataset:
+        """The retain set of these flags, or the shipped sample of ``language`` when no --retain_dataset is given."""
+        if self.retain_dataset is None:
+            return load_retain(sample_retain_path(language))
+        return load_retain(
+            self.retain_dataset,
+            split=self.retain_split,
+            config_name=self.retain_config,
+            question_column=self.retain_question_column,
+            answer_column=self.retain_answer_column,
+            text_column=self.retain_text_column,
+        )
+
+
+def _is_saved_dataset(folder: str) -> bool:
+    return any(os.path.isfile(os.path.join(folder, name)) for name in ("dataset_dict.json", "state.json"))
+
+
+def _one_split(loaded, split: str | None, where: str) -> datasets.Dataset:
+    if not isinstance(loaded, datasets.DatasetDict):
+        return loaded
+    if split is not None:
+        if split not in loaded:
+            raise ValueError(f"{where}: no split {split!r} (has: {', '.join(loaded)})")
+        return loaded[split]
+    if len(loaded) == 1:
+        return next(iter(loaded.values()))
+    if "train" in loaded:
+        return loaded["train"]
+    raise ValueError(f"{where}: several splits ({', '.join(loaded)}); choose one with --retain_split")
+
+
+def load_retain(
+    path_or_id: str,
+    split: str | None = None,
+    config_name: str | None = None,
+    question_column: str = "question",
+    answer_column: str = "answer",
+    text_column: str = "text",
+) -> datasets.Dataset:
+    """A retain set as ``question``/``answer`` columns, or a ``text`` column, whatever its own columns are called.
+
+    ``path_or_id``: a JSON/JSONL/CSV/Parquet file, a ``save_to_disk`` folder, a folder of data files (as a Hub dataset
+    repository: ``config_name`` picks a configuration of its README) or a Hub id. ``split``: default the only split, or
+    ``train``. The text column is used when present, else the question and answer columns are required.
+    """
     if os.path.isfile(path_or_id):
         builder = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}.get(
             os.path.splitext(path_or_id)[1].lower()
         )
         if builder is None:
             raise ValueError(f"{path_or_id}: unsupported retain file type (use .jsonl, .json, .csv or .parquet)")
-        retain = datasets.load_dataset(builder, data_files=path_or_id, split="train")
-    elif os.path.isdir(path_or_id):
-        retain = datasets.load_from_disk(path_or_id)
-    else:
-        retain = datasets.load_dataset(path_or_id, split=split)
+        if config_name is not None:
+            raise ValueError(f"{path_or_id}: a file has no configurations (--retain_config {config_name})")
+        split = split or "train"
+        retain = datasets.load_dataset(builder, data_files={split: path_or_id}, split=split)
+    elif os.path.isdir(path_or_id) and _is_saved_dataset(path_or_id):
+        if config_name is not None:
+            raise ValueError(f"{path_or_id}: a saved dataset has no configurations (--retain_config {config_name})")
+        retain = _one_split(datasets.load_from_disk(path_or_id), split, path_or_id)
+    else:  # a folder of data files or a Hub id, as datasets.load_dataset(path, name, split=...) reads them
+        retain = _one_split(datasets.load_dataset(path_or_id, config_name, split=split), split, path_or_id)
+
     columns = set(retain.column_names)
-    if not ({"question", "answer"} <= columns or "text" in columns):
+    if text_column in columns:
+        renames = {text_column: "text"}
+    elif {question_column, answer_column} <= columns:
+        renames = {question_column: "question", answer_column: "answer"}
+    else:
+        hint = " (TruthfulQA's answer column is best_answer: --retain_answer_column best_answer)" if (
+            "best_answer" in columns and answer_column != "best_answer"
+        ) else ""
         raise ValueError(
-            f"{path_or_id}: a retain set needs 'question' and 'answer' columns or a 'text' column; "
-            f"found {', '.join(sorted(columns))}"
+            f"{path_or_id}: a retain set needs {question_column!r} and {answer_column!r} columns or a {text_column!r} "
+            f"column; found {', '.join(sorted(columns))}{hint}"
         )
-    for index, row in enumerate(retain):
-        text = row.get("text") if "text" in columns else row.get("answer")
+    retain = retain.select_columns(list(renames))
+    retain = retain.rename_columns({old: new for old, new in renames.items() if old != new})
+    checked = "text" if "text" in renames.values() else "answer"
+    source = text_column if checked == "text" else answer_column
+    for index, text in enumerate(retain[checked]):
         if not text or not str(text).strip():
-            field = "text" if "text" in columns else "answer"
-            raise ValueError(f"{path_or_id}, row {index + 1}, column {field!r}: empty retain text")
+            raise ValueError(f"{path_or_id}, row {index + 1}, column {source!r}: empty retain text")
     return retain
 
 

@@ -22,11 +22,10 @@ from ..models import EMBEDDED_MODEL_NAME, load_model, load_tokenizer, resolve_mo
 from ..prompting import wants_chat_template
 from ..trainers.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
 from ..unlearn_data import (
+    RetainArguments,
     build_gradient_ascent_dataset,
     load_language_mcq,
-    load_retain,
     parse_languages,
-    sample_retain_path,
 )
 from ..mcq import SplitArguments, check_aligned, held_out_split
 from .common import parse_flags, setup_logging, train_and_save
@@ -35,8 +34,9 @@ logger = logging.getLogger("geounlearn_trl.unlearn")
 
 
 @dataclass
-class UnlearnArguments:
-    """What to unlearn, from which data. The original script's flag names are kept."""
+class UnlearnArguments(RetainArguments):
+    """What to unlearn, from which data (the retain set: :class:`~geounlearn_trl.unlearn_data.RetainArguments`). The
+    original script's flag names are kept."""
 
     model_name: str | None = field(
         default=None, metadata={"help": f"Alias of --model_name_or_path (the original flag). Default: {EMBEDDED_MODEL_NAME}."}
@@ -50,10 +50,6 @@ class UnlearnArguments:
         default=None, metadata={"help": "KL UNLEARN UNK weights (the original flag); overrides --kl_weight etc."}
     )
     log_dir: str | None = field(default=None, metadata={"help": "Where TensorBoard logs and the log history go."})
-    retain_dataset: str | None = field(
-        default=None,
-        metadata={"help": "Retain set (question/answer or text columns). Default: the shipped retain sample per language."},
-    )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use at most this many training questions."})
     skip_bad_rows: bool = field(default=False, metadata={"help": "Skip malformed MCQ rows (counted) instead of failing."})
     prompt_style: str = field(
@@ -102,7 +98,7 @@ def build_datasets(
         train_mcq, eval_mcq = mcq.select(split.train), mcq.select(split.eval)
         if script_args.max_train_samples is not None:
             train_mcq = train_mcq.select(range(min(script_args.max_train_samples, len(train_mcq))))
-        retain = load_retain(script_args.retain_dataset or sample_retain_path(language))
+        retain = script_args.load_retain(language)
         encode = lambda rows: build_gradient_ascent_dataset(  # noqa: E731
             rows, retain, tokenizer, language, seed, use_chat_template, max_length, script_args.prompt_style
         )
