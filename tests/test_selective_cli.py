@@ -107,15 +107,21 @@ def test_relabel_top_k_then_selective_soft(tiny_model_dir, target_files, reinfor
     for t in labeled:
         assert math.isclose(sum(row["soft_label_probs"][t]), 1.0, rel_tol=1e-5)
         assert row["soft_label_ids"][t][0] == row["labels"][t]  # the hard label is the top soft target
+    # A checkpoint at step 2 keeps the Trainer's log history (selective writes no training_log.json).
     code = selective_command.main(
         ["--model_name_or_path", tiny_model_dir, "--relabeled_dataset", str(relabeled), "--label_type", "soft",
-         "--output_dir", str(tmp_path / "selective"), "--max_steps", "2", *QUICK]
+         "--output_dir", str(tmp_path / "selective"), "--max_steps", "2", *QUICK, "--save_strategy", "steps",
+         "--save_steps", "2"]
     )  # fmt: skip
     assert code == 0
-    history = json.loads((tmp_path / "selective" / "trainer_state.json").read_text()) if (
-        tmp_path / "selective" / "trainer_state.json"
-    ).exists() else None
-    assert history is None or history["log_history"]
+    state = json.loads((tmp_path / "selective" / "checkpoint-2" / "trainer_state.json").read_text(encoding="utf-8"))
+    steps = [entry for entry in state["log_history"] if "loss" in entry]
+    assert [entry["step"] for entry in steps] == [1, 2]
+    for entry in steps:
+        # the soft loss was trained on: its KL is logged, and the loss is that KL (CE = KL + H(q) ≥ KL)
+        assert math.isfinite(entry["generic_kl"]) and entry["generic_kl"] >= 0
+        assert entry["generic_nll"] >= entry["generic_kl"] - 1e-6
+        assert entry["loss"] == pytest.approx(entry["generic_kl"], rel=1e-3)
 
 
 def test_mcq_statements_as_target(tiny_model_dir, tmp_path):
@@ -223,9 +229,33 @@ def test_training_commands_take_hub_flags():
     assert training.push_to_hub and model.use_peft and model.model_name_or_path == EMBEDDED_MODEL_NAME
 
 
-def test_four_bit_reinforce_and_relabel(tokenizer, tmp_path, target_files):
-    """QLoRA end to end on a tiny model wide enough for bitsandbytes' 64-wide CPU blocks."""
+def linear4bit_layers(model) -> list[str]:
+    import bitsandbytes as bnb
+
+    return [name for name, module in model.named_modules() if isinstance(module, bnb.nn.Linear4bit)]
+
+
+def test_four_bit_reinforce_and_relabel(tokenizer, tmp_path, target_files, monkeypatch):
+    """QLoRA end to end on a tiny model wide enough for bitsandbytes' 64-wide CPU blocks: reinforce trains, and
+    relabel runs, a model whose 7 projections are bitsandbytes Linear4bit layers (not just the flag echoed)."""
     from transformers import LlamaConfig, LlamaForCausalLM
+
+    seen = {}
+
+    class RecordingSFTTrainer(reinforce_command.SFTTrainer):
+        def train(self, *args, **kwargs):
+            seen["reinforce"] = linear4bit_layers(self.model)
+            return super().train(*args, **kwargs)
+
+    load_model = relabel_command.load_model
+
+    def recording_load_model(*args, **kwargs):
+        model = load_model(*args, **kwargs)
+        seen["relabel"] = linear4bit_layers(model)
+        return model
+
+    monkeypatch.setattr(reinforce_command, "SFTTrainer", RecordingSFTTrainer)
+    monkeypatch.setattr(relabel_command, "load_model", recording_load_model)
 
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=1,
@@ -240,6 +270,9 @@ def test_four_bit_reinforce_and_relabel(tokenizer, tmp_path, target_files):
     ) == 0  # fmt: skip
     assert relabel(target_files, tmp_path / "qlora", tmp_path / "relabeled", "--load_in_4bit", "true") == 0
     assert len(datasets.load_from_disk(str(tmp_path / "relabeled"))) > 0
+    # one layer: q, k, v, o, gate, up and down projections (in reinforce, those LoRA targets are its base layers)
+    assert len(seen["reinforce"]) == 7 and any(name.endswith(".base_layer") for name in seen["reinforce"]), seen
+    assert len(seen["relabel"]) == 7, seen
 
 
 def test_selective_demo_runs_every_step(tiny_model_dir, tmp_path, capsys):

@@ -116,9 +116,35 @@ def test_missing_columns_fail_before_training(tiny_model, tokenizer, tmp_path):
         SelectiveRelabelConfig(output_dir=str(tmp_path / "out"), label_type="medium")
 
 
-def test_loss_is_divided_for_gradient_accumulation():
-    # A per-batch mean: the Trainer must divide it by the accumulation steps (ecosystem note).
-    assert SelectiveRelabelTrainer.loss_is_scaled_for_ga is False
+def one_sgd_step(tokenizer, tmp_path, soft: bool, batch_size: int, accumulation: int) -> dict[str, torch.Tensor]:
+    """Weight changes of one plain-SGD step (proportional to the gradient: Adam would hide a scale error) over the
+    rows [A, B, A, B] in order, so every micro-batch holds the labeled positions of the whole batch in proportion."""
+    from conftest import build_tiny_llama
+
+    args = SelectiveRelabelConfig(
+        output_dir=str(tmp_path / f"{batch_size}x{accumulation}"), per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=accumulation, max_steps=1, optim="sgd", learning_rate=0.5, max_grad_norm=0.0,
+        lr_scheduler_type="constant", train_sampling_strategy="sequential", report_to="none", save_strategy="no",
+        use_cpu=True,
+    )  # fmt: skip
+    trainer = SelectiveRelabelTrainer(
+        model=build_tiny_llama(tokenizer), args=args, processing_class=tokenizer,
+        train_dataset=datasets.Dataset.from_list(relabeled_rows(soft) * 2),
+    )  # fmt: skip
+    before = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
+    trainer.train()
+    return {name: p.detach() - before[name] for name, p in trainer.model.named_parameters()}
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_gradient_accumulation_gives_the_same_update(tokenizer, tmp_path, soft):
+    """Batch 4 × accumulation 1 and batch 2 × accumulation 2: the same update (the Trainer divides the per-batch mean
+    by the accumulation steps; not dividing would double it)."""
+    whole = one_sgd_step(tokenizer, tmp_path, soft, 4, 1)
+    accumulated = one_sgd_step(tokenizer, tmp_path, soft, 2, 2)
+    assert max(delta.abs().max().item() for delta in whole.values()) > 1e-4, "the step changed nothing"
+    for name in whole:
+        torch.testing.assert_close(accumulated[name], whole[name], rtol=1e-3, atol=1e-7, msg=name)
 
 
 @pytest.mark.parametrize("soft", [False, True])
