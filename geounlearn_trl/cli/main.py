@@ -23,6 +23,7 @@ COMMANDS = {
     "compare": "Gradient ascent vs selective relabeling on the same stereotype questions and metrics.",
     "prompts": "Generate or load familiarity prompts.",
     "familiarity": "Completion and probability familiarity, before vs after.",
+    "lm-eval-tasks": "Write the stereotype evaluation as lm-evaluation-harness tasks, for every language pack.",
 }
 
 
