@@ -20,7 +20,6 @@ gradient ascent (the ``make demo`` recipe unless ``--recipe`` says otherwise):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -63,7 +62,6 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="Recipe flags to override, e.g. --max_steps 16 (after --).")
     args = parser.parse_args()
 
-    import datasets
     from trl import TrlParser, get_peft_config
 
     from geounlearn_trl.cli.demo import ARGUMENT_TYPES
@@ -132,6 +130,12 @@ def main() -> None:
         summaries[language] = summarise(after, base, measure_args, seed=seed)
         summaries[language]["stop_reason"] = trainer.stop_reason
         timings[f"train {language}"], timings[f"measure {language}"] = trained - began, time.time() - trained
+        # Saved after every training language: a stopped run keeps what it measured.
+        write_json_atomic(out / "efficacy.json", {
+            "split": split.describe(), "eval_rows": len(eval_rows), "scoring": settings.describe(),
+            "recipe": args.recipe, "overrides": args.overrides, "timings_seconds": timings, "summaries": summaries,
+            "complete": False,
+        })
         print(f"\n== unlearned in {language} ({timings[f'train {language}']:.0f} s training, "
               f"{timings[f'measure {language}']:.0f} s measuring)\n{format_report(summaries[language], [language])}\n"
               + "\n".join(goal_check(summaries[language]["by_language"][language])), flush=True)
@@ -164,6 +168,7 @@ def main() -> None:
     write_json_atomic(out / "efficacy.json", {
         "split": split.describe(), "eval_rows": len(eval_rows), "scoring": settings.describe(),
         "recipe": args.recipe, "overrides": args.overrides, "timings_seconds": timings, "summaries": summaries,
+        "complete": True,
     })
     lines = [f"# Efficacy on SeeGULL ({model_args.model_name_or_path}, {len(eval_rows)} held-out rows/language)\n"]
     for language, summary in summaries.items():

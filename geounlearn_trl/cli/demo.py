@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
               for language in languages}
     train_parts = []
     for language in train_languages:
-        train_retain = load_retain(script_args.retain_dataset) if script_args.retain_dataset else retain[language][0]
+        # --retain_dataset (with its config/split/columns) replaces the training part only: the perplexity stays on
+        # the shipped held-out texts, the same for every run.
+        train_retain = script_args.load_retain(language) if script_args.retain_dataset else retain[language][0]
         train_parts.append(build_gradient_ascent_dataset(
             mcq[language].select(train_indices), train_retain, tokenizer, language, seed, use_chat_template,
             training_args.max_length, script_args.prompt_style,
