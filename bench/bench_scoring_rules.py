@@ -57,6 +57,10 @@ def main() -> None:
     )
     from geounlearn_trl.unlearn_data import sample_control_path
 
+    def cell(result, key):
+        low, high = result[f"{key}_ci"]
+        return f"{result[key]:.1%} [{low:.1%}, {high:.1%}]"
+
     model, tokenizer = load_model_and_tokenizer(ModelConfig(model_name_or_path=args.model))
     model.eval()
     chat = wants_chat_template(tokenizer, None)
@@ -89,11 +93,12 @@ def main() -> None:
                 unknown_options=[q.unknown_phrase for q in shown], bootstrap=True, seed=args.seed,
             )
             results[language][rule] = result
+            r = result
+            print(f"| {rule} | {language} | {cell(r, 'control_accuracy')} | {cell(r, 'disambiguated_accuracy')} | "
+                  f"{cell(r, 'stereotype_rate')} | {cell(r, 'unknown_rate')} |", flush=True)
         print(f"{language} done ({time.time() - started:.0f} s)", flush=True)
-
-    def cell(result, key):
-        low, high = result[f"{key}_ci"]
-        return f"{result[key]:.1%} [{low:.1%}, {high:.1%}]"
+        if args.json:  # after every language: a stopped run keeps what it measured
+            Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=2, ensure_ascii=False))
 
     print(f"\n{args.model}, {args.prompt_style} prompts, {args.rows} SeeGULL rows/language (+2 disambiguated each), "
           f"shipped control questions; {time.time() - started:.0f} s\n")
