@@ -49,7 +49,7 @@ from .prompting import encode_answer, encode_prompt
 
 SCORING_RULES = ("sum", "mean", "acc_norm", "acc_bytes", "calibrated")
 NORMALIZATIONS = SCORING_RULES  # the rule is passed as ``normalize=`` (the name respond's flag always had)
-DEFAULT_SCORING_RULE = "calibrated"
+DEFAULT_SCORING_RULE = "sum"  # chosen by bench/bench_scoring_rules.py: best control + disambiguated accuracy
 MIN_SHARED_PREFIX = 4  # tokens; a shorter common prefix is not worth its extra forward call
 logger = logging.getLogger(__name__)
 
