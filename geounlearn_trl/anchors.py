@@ -29,13 +29,14 @@ from pathlib import Path
 
 from geounlearn_trl.extraction import ParseResult, ask_about_chunks, parse_anchor_output
 from geounlearn_trl.familiarity import find_reference
+from geounlearn_trl.records import InputError, read_text
 
 AnchorDictionary = dict[str, list[str]]
 
 POSSESSIVE = re.compile(r"^(?P<stem>.+?)(?:'s|’s|'|’)$")
 
 
-class AnchorDictionaryError(ValueError):
+class AnchorDictionaryError(InputError):
     """An anchor dictionary with the wrong shape; the message names the file and the offending key."""
 
 
@@ -84,15 +85,29 @@ def validate_anchor_dictionary(data, source: str = "<anchor dictionary>") -> Anc
 def load_anchor_dictionary(path: str | os.PathLike) -> AnchorDictionary:
     """Read and validate an anchor dictionary JSON file (see :func:`validate_anchor_dictionary`)."""
     source = str(path)
+    hint = " (a .npy file? import it with --import_npy and --allow_pickle)" if source.endswith(".npy") else ""
+    if not os.path.isfile(path):
+        raise AnchorDictionaryError(f"{source}: no such file")
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        raise AnchorDictionaryError(f"{source}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        hint = " (a .npy file? import it with --import_npy and --allow_pickle)" if source.endswith(".npy") else ""
-        raise AnchorDictionaryError(f"{source}: not a JSON anchor dictionary ({error}){hint}") from None
+        text, _raw, _bom = read_text(path)  # UTF-8 (a BOM is dropped); a bad byte is named with its offset
+        data = json.loads(text, object_pairs_hook=partial(_refuse_repeated_keys, source))
+    except InputError as error:
+        raise AnchorDictionaryError(f"{error}{hint}") from None
+    except json.JSONDecodeError as error:
+        raise AnchorDictionaryError(
+            f"{source}: not a JSON anchor dictionary ({error.msg}; line {error.lineno}, column {error.colno}){hint}"
+        ) from None
     return validate_anchor_dictionary(data, source)
+
+
+def _refuse_repeated_keys(source: str, pairs: list[tuple]) -> dict:
+    """json's object hook: a key given twice would silently keep only its last list of alternatives."""
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise AnchorDictionaryError(f"{source}: key {key!r}: given twice (merge the two lists of alternatives)")
+        seen[key] = value
+    return seen
 
 
 def save_anchor_dictionary(dictionary: Mapping[str, list[str]], path: str | os.PathLike) -> None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from .files import write_text_atomic
+
 
 @dataclass
 class ExtractionArguments:
@@ -57,8 +59,7 @@ class ExtractionArguments:
             temperature=self.temperature, repetition_penalty=self.repetition_penalty, seed=self.seed, **kwargs,
         )  # fmt: skip
         if self.save_replies:
-            with open(self.save_replies, "w", encoding="utf-8") as handle:
-                json.dump(report.replies, handle, ensure_ascii=False, indent=2)
+            write_text_atomic(self.save_replies, json.dumps(report.replies, ensure_ascii=False, indent=2))
         return report
 
 

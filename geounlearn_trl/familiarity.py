@@ -33,13 +33,15 @@ import torch
 from tqdm.auto import tqdm
 
 from .text import search_whole
+from .files import write_json_atomic
+from .records import InputError, InputFormatError, read_text
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Prompt files
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-class PromptFormatError(ValueError):
+class PromptFormatError(InputError):
     """A prompt file (or prompt list) does not have the WHP shape; the message names source, index and field."""
 
     def __init__(self, source: str, index: int | None, field_name: str | None, problem: str):
@@ -110,11 +112,13 @@ def parse_completion_prompt(entry, index: int | None = None, source: str = "<pro
 
 def _read_json_list(path: str | os.PathLike) -> tuple[list, str]:
     source = str(path)
+    if not os.path.isfile(path):
+        raise PromptFormatError(source, None, None, "no such file")
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        raise PromptFormatError(source, None, None, "no such file") from None
+        text, _raw, _bom = read_text(path)  # UTF-8 (a BOM is dropped); a bad byte is named with its offset
+        data = json.loads(text)
+    except InputFormatError as error:
+        raise PromptFormatError(source, None, None, error.problem) from None
     except json.JSONDecodeError as error:
         raise PromptFormatError(source, None, None, f"not valid JSON ({error})") from None
     if not isinstance(data, list):
@@ -150,10 +154,7 @@ def load_probability_prompts(path: str | os.PathLike) -> list[str]:
 def save_completion_prompts(prompts: Iterable[CompletionPrompt], path: str | os.PathLike) -> None:
     """Write prompts in the WHP completion format, indented and UTF-8 so that they can be reviewed and edited."""
     payload = [parse_completion_prompt(prompt).to_whp() for prompt in prompts]
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
+    write_json_atomic(path, payload)  # a temporary file renamed over ``path``: ``path`` may be one of the inputs
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -430,8 +431,9 @@ def load_evaluated_model(
     """
     from trl import ModelConfig
 
-    from geounlearn_trl.models import load_model, load_tokenizer, resolve_model_path
+    from geounlearn_trl.models import check_model_folder, load_model, load_tokenizer, resolve_model_path
 
+    check_model_folder(name_or_path)  # a missing or cut-short file is named before peft/transformers fail on it
     adapter_config = Path(name_or_path) / "adapter_config.json"
     if adapter_config.is_file():
         from peft import PeftModel

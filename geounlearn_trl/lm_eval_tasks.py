@@ -36,6 +36,7 @@ from pathlib import Path
 import datasets
 
 from . import scoring
+from .files import write_text_atomic
 from .languages import LanguagePack, available_languages, load_language_pack
 from .mcq import (
     ITEM_TYPES,
@@ -455,14 +456,13 @@ def write_lm_eval_tasks(args: LmEvalTaskArguments, split_args: SplitArguments | 
                                    "row %s, option %r): lm-eval scores other tokens there.", name, len(mismatches),
                                    mismatches[0]["row"], mismatches[0]["option"])
             data_file = output / "data" / f"{name}.jsonl"
-            with open(data_file, "w", encoding="utf-8") as handle:
-                handle.writelines(json.dumps(doc, ensure_ascii=False) + "\n" for doc in item_docs)
+            write_text_atomic(data_file, "".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in item_docs))
             metadata = {"language": code, "item_type": item_type, "scoring_rule": scoring_rule,
                         "prompt_style": args.prompt_style, "seed": args.seed, "split": args.split,
                         "eval_fraction": split_args.eval_fraction, "split_seed": split_args.split_seed,
                         "eval_rows_sha256": split.describe()["eval_rows_sha256"]}
             yaml_file = output / f"{name}.yaml"
-            yaml_file.write_text(task_yaml(name, str(data_file), item_type, scoring_rule, metadata), encoding="utf-8")
+            write_text_atomic(yaml_file, task_yaml(name, str(data_file), item_type, scoring_rule, metadata))
             tasks[name] = {"language": code, "item_type": item_type, "n": len(item_docs), "yaml": str(yaml_file),
                            "data": str(data_file)}
             members.append(name)
@@ -470,15 +470,15 @@ def write_lm_eval_tasks(args: LmEvalTaskArguments, split_args: SplitArguments | 
             logger.warning("language %r: no items (split %r of %s): skipped.", code, args.split, mcq_file)
             continue
         groups[group_name(code)] = members
-        (output / f"{group_name(code)}.yaml").write_text(group_yaml(group_name(code), members), encoding="utf-8")
+        write_text_atomic(output / f"{group_name(code)}.yaml", group_yaml(group_name(code), members))
         logger.info("%s: %s", group_name(code), ", ".join(f"{tasks[m]['item_type']} {tasks[m]['n']}" for m in members))
     if not groups:
         raise ValueError("no language had data: nothing written")
     groups[group_name()] = list(groups)
-    (output / f"_{group_name()}.yaml").write_text(group_yaml(group_name(), groups[group_name()]), encoding="utf-8")
-    (output / "utils.py").write_text(UTILS_PY, encoding="utf-8")
+    write_text_atomic(output / f"_{group_name()}.yaml", group_yaml(group_name(), groups[group_name()]))
+    write_text_atomic(output / "utils.py", UTILS_PY)
     generated = GeneratedTasks(str(output), scoring_rule, args.prompt_style, tasks, groups, mismatch_counts)
     manifest = {"settings": {**asdict(args), "scoring_rule": scoring_rule, **asdict(split_args)},
                 "splits": splits, **{k: v for k, v in asdict(generated).items() if k != "output_dir"}}
-    (output / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text_atomic(output / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return generated

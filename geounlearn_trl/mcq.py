@@ -21,7 +21,6 @@ occurrence; stray whitespace is trimmed; Unicode is NFC-normalised so that Devan
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import random
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 import datasets
 
 from .languages import LanguagePack
+from .records import InputFormatError, read_table
 
 OPTION_COLUMNS = ("Option_1", "Option_2", "Option_3", "Option_4")
 REQUIRED_COLUMNS = ("MCQ_Question", *OPTION_COLUMNS, "Correct_Option")
@@ -59,14 +59,8 @@ ANNOTATION_COLUMNS = (
 ITEM_TYPES = ("ambiguous", "disambiguated", "control")
 
 
-class MCQFormatError(ValueError):
+class MCQFormatError(InputFormatError):
     """A row of an MCQ file that cannot be used; the message names the file, the row and the column."""
-
-    def __init__(self, source: str, row: int | None, column: str | None, problem: str):
-        where = source if row is None else f"{source}, row {row}"
-        where = where if column is None else f"{where}, column {column!r}"
-        super().__init__(f"{where}: {problem}")
-        self.source, self.row, self.column, self.problem = source, row, column, problem
 
 
 def normalise_text(text: str) -> str:
@@ -78,16 +72,15 @@ def _read_raw(path_or_id: str, split: str) -> datasets.Dataset:
     """A CSV/JSON/JSONL file, a folder saved with ``save_to_disk``, or a Hub dataset id; every column as text."""
     if os.path.isfile(path_or_id):
         extension = os.path.splitext(path_or_id)[1].lower()
-        if extension == ".csv":
-            with open(path_or_id, encoding="utf-8", newline="") as handle:
-                header = next(csv.reader(handle), [])
-            # Every column as text, and keep_default_na=False: an option named "NA" or "None" must stay text.
-            as_text = datasets.Features({name: datasets.Value("string") for name in header})
-            return datasets.load_dataset(
-                "csv", data_files=path_or_id, split="train", features=as_text, keep_default_na=False
-            )
-        if extension in (".json", ".jsonl"):
-            return datasets.load_dataset("json", data_files=path_or_id, split="train")
+        if extension in (".csv", ".json", ".jsonl"):
+            # Read here, not by datasets' builders: errors name the row and column (encoding, ragged rows, bad JSON
+            # lines), a BOM is dropped, and every value stays text (an option named "NA" or "None" too).
+            try:
+                columns, rows = read_table(path_or_id, text_columns=(*REQUIRED_COLUMNS, "identity", "attribute"))
+            except InputFormatError as error:
+                raise MCQFormatError(error.source, error.row, error.column, error.problem) from None
+            as_text = datasets.Features({name: datasets.Value("string") for name in columns})
+            return datasets.Dataset.from_dict({name: [row[name] for row in rows] for name in columns}, features=as_text)
         raise MCQFormatError(path_or_id, None, None, f"unsupported file type {extension!r} (use .csv, .json or .jsonl)")
     if os.path.isdir(path_or_id):
         return datasets.load_from_disk(path_or_id)
@@ -186,7 +179,8 @@ def load_mcq(
                 raise
             skipped.append(str(error))
     if not rows:
-        raise MCQFormatError(path_or_id, None, None, f"no usable rows ({len(skipped)} bad)")
+        problem = f"no usable rows ({len(skipped)} bad)" if len(raw) else "no data rows (only a header?)"
+        raise MCQFormatError(path_or_id, None, None, problem)
     dataset = datasets.Dataset.from_list(rows, features=NORMALISED_FEATURES)
     dataset.info.description = f"{len(skipped)} bad rows skipped" if skipped else ""
     return dataset

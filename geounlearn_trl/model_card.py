@@ -45,6 +45,9 @@ from huggingface_hub import ModelCard, ModelCardData
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
+from .files import write_text_atomic
+from .records import InputError, read_text
+
 CARD_NAME = "README.md"
 EVAL_RESULTS_NAME = "eval_results.json"
 LIBRARY_TAG = "geounlearn-trl"
@@ -345,9 +348,7 @@ def save_eval_results(output_dir: str | os.PathLike, results: list[dict], evalua
     data = {"results": results} if evaluation is None else {"evaluation": evaluation, "results": results}
     path = Path(output_dir) / EVAL_RESULTS_NAME
     _validate_eval_results(data, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def load_eval_results(output_dir: str | os.PathLike) -> dict | None:
@@ -356,16 +357,35 @@ def load_eval_results(output_dir: str | os.PathLike) -> dict | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text, _raw, _bom = read_text(path)  # UTF-8 (a BOM is dropped); a bad byte is named with its offset
+        data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
+        raise EvalResultsError(f"{path}: not valid JSON ({error})") from None
+    except InputError as error:
+        raise EvalResultsError(str(error)) from None
     _validate_eval_results(data, str(path))
     return data
 
 
+class EvalResultsError(InputError):
+    """A malformed ``eval_results.json``; the message names the file, the result's index and the field."""
+
+
 def _validate_eval_results(data, source: str) -> None:
+    try:
+        _check_eval_results(data, source)
+    except EvalResultsError:
+        raise
+    except ValueError as error:
+        raise EvalResultsError(str(error)) from None
+
+
+def _check_eval_results(data, source: str) -> None:
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-        raise ValueError(f"{source}: expected an object with a 'results' list")
+        raise ValueError(f"{source}, key 'results': expected an object with a 'results' list")
+    unknown = sorted(set(data) - {"results", "evaluation"})
+    if unknown:
+        raise ValueError(f"{source}, key {unknown[0]!r}: unknown field (the fields are 'evaluation' and 'results')")
     if "evaluation" in data and not isinstance(data["evaluation"], str):
         raise ValueError(f"{source}, field 'evaluation': expected text")
     for index, result in enumerate(data["results"]):
@@ -378,6 +398,8 @@ def _validate_eval_results(data, source: str) -> None:
             value = result.get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise ValueError(f"{where}, field {name!r}: expected a number or null, got {value!r}")
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"{where}, field {name!r}: expected a finite number, got {value!r}")
         if result.get("before") is None and result.get("after") is None:
             raise ValueError(f"{where}: needs 'before' or 'after'")
         if "language" in result and not isinstance(result["language"], str):
@@ -500,9 +522,7 @@ def build_model_card(info: ModelCardInfo, output_dir: str | os.PathLike | None =
 def write_model_card(output_dir: str | os.PathLike, info: ModelCardInfo) -> Path:
     """Write ``README.md`` into ``output_dir`` (replacing the generic card PEFT or TRL may have left there)."""
     path = Path(output_dir) / CARD_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    build_model_card(info, output_dir).save(path)
-    return path
+    return write_text_atomic(path, str(build_model_card(info, output_dir)))
 
 
 def _lead(info: ModelCardInfo, method: MethodDescription, base_hub_id: str | None) -> str:

@@ -20,6 +20,7 @@ device map, and a clear error when a model is missing).
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import importlib.util
 import os
 import shutil
@@ -34,9 +35,103 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 from trl import ModelConfig, get_quantization_config
 from trl.trainer.utils import create_model_from_path
 
+from .records import InputError, read_text
+
 
 class ModelNotFoundError(FileNotFoundError):
     """Raised when a model name resolves to nothing loadable; the message names everything that was looked for."""
+
+
+class ModelFolderError(InputError):
+    """A saved model or adapter folder with a missing, cut-short or malformed file; the message names the file and the
+    key (or tensor) at fault."""
+
+
+def _json_object(path: Path) -> dict:
+    try:
+        text, _raw, _bom = read_text(path)
+        data = json.loads(text)
+    except InputError as error:
+        raise ModelFolderError(str(error)) from None
+    except json.JSONDecodeError as error:
+        raise ModelFolderError(f"{path}: not valid JSON ({error.msg}; line {error.lineno}, column {error.colno}); "
+                               "a file cut short by an interrupted save?") from None
+    if not isinstance(data, dict):
+        raise ModelFolderError(f"{path}: expected a JSON object, got a {type(data).__name__}")
+    return data
+
+
+def _check_safetensors(path: Path) -> None:
+    """The header of a ``.safetensors`` file parses and every tensor's bytes lie inside the file (a save killed
+    halfway leaves it shorter)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        length = int.from_bytes(head, "little") if len(head) == 8 else -1
+        if length < 2 or 8 + length > size:
+            raise ModelFolderError(f"{path}: not a safetensors file, or cut short ({size} bytes; header length "
+                                   f"{length}); save the model again")
+        try:
+            header = json.loads(handle.read(length))
+        except (ValueError, UnicodeDecodeError):
+            raise ModelFolderError(f"{path}: the safetensors header is not valid JSON; save the model again") from None
+    if not isinstance(header, dict):
+        raise ModelFolderError(f"{path}: the safetensors header is not an object; save the model again")
+    data_size = size - 8 - length
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and 0 <= offsets[0] <= offsets[1]):
+            raise ModelFolderError(f"{path}, tensor {name!r}: malformed entry in the header ({info!r:.80})")
+        if offsets[1] > data_size:
+            raise ModelFolderError(f"{path}, tensor {name!r}: its bytes end at {offsets[1]}, past the file's "
+                                   f"{data_size} bytes of data (cut short by an interrupted save?)")
+
+
+def check_model_folder(path: str | os.PathLike) -> None:
+    """Refuse, naming the file and key, a saved model or PEFT adapter folder that from_pretrained would fail on with
+    a less clear error: ``config.json`` / ``adapter_config.json`` that is not JSON or lacks its key fields, weights
+    missing or cut short (safetensors header and sizes checked, no tensor read), tokenizer files that are not JSON.
+    Folders that are neither are left to the loaders."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return
+    adapter_config = folder / "adapter_config.json"
+    if adapter_config.is_file():
+        config = _json_object(adapter_config)
+        for key in ("peft_type", "base_model_name_or_path"):
+            if not isinstance(config.get(key), str) or not config[key]:
+                raise ModelFolderError(f"{adapter_config}, key {key!r}: missing or not text")
+        weights = [folder / name for name in ("adapter_model.safetensors", "adapter_model.bin") if (folder / name).is_file()]
+        if not weights:
+            raise ModelFolderError(f"{folder / 'adapter_model.safetensors'}: missing; the adapter folder has "
+                                   f"adapter_config.json but no weights ({', '.join(sorted(os.listdir(folder)))})")
+    elif (folder / "config.json").is_file():
+        config = _json_object(folder / "config.json")
+        if not isinstance(config.get("model_type"), str):
+            raise ModelFolderError(f"{folder / 'config.json'}, key 'model_type': missing; not a transformers config")
+        weights = [folder / name for name in ("model.safetensors", "pytorch_model.bin") if (folder / name).is_file()]
+        index = folder / "model.safetensors.index.json"
+        if index.is_file():
+            weight_map = _json_object(index).get("weight_map")
+            if not isinstance(weight_map, dict) or not weight_map:
+                raise ModelFolderError(f"{index}, key 'weight_map': missing or empty")
+            for shard in sorted(set(weight_map.values())):
+                if not (folder / str(shard)).is_file():
+                    raise ModelFolderError(f"{folder / str(shard)}: missing (named by {index.name})")
+                weights.append(folder / str(shard))
+        if not weights:
+            raise ModelFolderError(f"{folder / 'model.safetensors'}: missing; the model folder has config.json but no "
+                                   f"weights ({', '.join(sorted(os.listdir(folder)))})")
+    else:
+        return
+    for weight in weights:
+        if weight.suffix == ".safetensors":
+            _check_safetensors(weight)
+    for name in ("tokenizer_config.json", "tokenizer.json"):
+        if (folder / name).is_file():
+            _json_object(folder / name)
 
 
 def _package_dir(package: str, distribution: str) -> Path:
@@ -218,6 +313,7 @@ def load_model(model_args: ModelConfig, trust_remote_code: bool = False, **overr
     ``overrides``. Loading itself is TRL's ``create_model_from_path`` (device map chosen per device and launcher).
     """
     path = resolve_model_path(model_args.model_name_or_path)
+    check_model_folder(path)  # a broken local folder: named, file and key
     kwargs = {**model_init_kwargs(model_args, trust_remote_code), **overrides}
     try:
         return create_model_from_path(path, **kwargs)

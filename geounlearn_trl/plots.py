@@ -17,6 +17,8 @@ matplotlib.use("Agg")  # files only, no display (CI, servers)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .files import staged_path
+
 METRIC_LABELS = {
     "stereotype_rate": ("Stereotype rate", "lower is better"),
     "unknown_rate": ("Unknown rate", "higher is better: every question is ambiguous"),
@@ -114,7 +116,8 @@ def plot_before_after(
                   bbox_to_anchor=(0.5, 0.0), fontsize=9)
     figure.suptitle(title or "Before vs after unlearning (bars: 95% bootstrap intervals)", fontsize=12)
     figure.tight_layout(rect=(0, 0.07 + 0.02 * ((len(labels) - 1) // 4), 1, 0.96))
-    figure.savefig(path, dpi=150)
+    with staged_path(path) as staging:  # a kill never leaves half a PNG under the final name
+        figure.savefig(staging, dpi=150)
     plt.close(figure)
 
 
@@ -174,5 +177,6 @@ def plot_cross_lingual(
         fontsize=11,
     )
     figure.tight_layout(rect=(0, 0, 1, 0.88))
-    figure.savefig(path, dpi=150)
+    with staged_path(path) as staging:
+        figure.savefig(staging, dpi=150)
     plt.close(figure)

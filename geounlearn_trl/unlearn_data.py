@@ -22,6 +22,7 @@ from transformers import PreTrainedTokenizerBase
 from .languages import load_language_pack
 from .mcq import load_mcq, present_question
 from .prompting import encode_prompt_answer
+from .records import InputFormatError, read_table
 
 SAMPLE_DATA = files("geounlearn_trl") / "data"
 
@@ -103,13 +104,14 @@ def _one_split(loaded, split: str | None, where: str) -> datasets.Dataset:
         return loaded
     if split is not None:
         if split not in loaded:
-            raise ValueError(f"{where}: no split {split!r} (has: {', '.join(loaded)})")
+            raise InputFormatError(where, None, "retain_split", f"no split {split!r} (has: {', '.join(loaded)})")
         return loaded[split]
     if len(loaded) == 1:
         return next(iter(loaded.values()))
     if "train" in loaded:
         return loaded["train"]
-    raise ValueError(f"{where}: several splits ({', '.join(loaded)}); choose one with --retain_split")
+    raise InputFormatError(where, None, "retain_split", f"several splits ({', '.join(loaded)}); choose one with "
+                           "--retain_split")
 
 
 def load_retain(
@@ -131,19 +133,31 @@ def load_retain(
             os.path.splitext(path_or_id)[1].lower()
         )
         if builder is None:
-            raise ValueError(f"{path_or_id}: unsupported retain file type (use .jsonl, .json, .csv or .parquet)")
+            raise InputFormatError(path_or_id, None, None,
+                                   "unsupported retain file type (use .jsonl, .json, .csv or .parquet)")
         if config_name is not None:
-            raise ValueError(f"{path_or_id}: a file has no configurations (--retain_config {config_name})")
-        split = split or "train"
-        retain = datasets.load_dataset(builder, data_files={split: path_or_id}, split=split)
+            raise InputFormatError(path_or_id, None, "retain_config",
+                                   f"a file has no configurations (--retain_config {config_name})")
+        if builder == "parquet":
+            split = split or "train"
+            retain = datasets.load_dataset(builder, data_files={split: path_or_id}, split=split)
+        else:  # read here: errors name the row and column (encoding, ragged rows, bad JSON lines), a BOM is dropped
+            columns, rows = read_table(path_or_id, text_columns=(question_column, answer_column, text_column))
+            retain = datasets.Dataset.from_dict(
+                {name: [row[name] for row in rows] for name in columns},
+                features=datasets.Features({name: datasets.Value("string") for name in columns}),
+            )
     elif os.path.isdir(path_or_id) and _is_saved_dataset(path_or_id):
         if config_name is not None:
-            raise ValueError(f"{path_or_id}: a saved dataset has no configurations (--retain_config {config_name})")
+            raise InputFormatError(path_or_id, None, "retain_config",
+                                   f"a saved dataset has no configurations (--retain_config {config_name})")
         retain = _one_split(datasets.load_from_disk(path_or_id), split, path_or_id)
     else:  # a folder of data files or a Hub id, as datasets.load_dataset(path, name, split=...) reads them
         retain = _one_split(datasets.load_dataset(path_or_id, config_name, split=split), split, path_or_id)
 
     columns = set(retain.column_names)
+    if len(retain) == 0:
+        raise InputFormatError(path_or_id, None, None, "the retain set has no rows")
     if text_column in columns:
         renames = {text_column: "text"}
     elif {question_column, answer_column} <= columns:
@@ -152,17 +166,24 @@ def load_retain(
         hint = " (TruthfulQA's answer column is best_answer: --retain_answer_column best_answer)" if (
             "best_answer" in columns and answer_column != "best_answer"
         ) else ""
-        raise ValueError(
-            f"{path_or_id}: a retain set needs {question_column!r} and {answer_column!r} columns or a {text_column!r} "
-            f"column; found {', '.join(sorted(columns))}{hint}"
+        missing = text_column if question_column in columns or answer_column in columns else None
+        missing = answer_column if question_column in columns else question_column if answer_column in columns else missing
+        raise InputFormatError(
+            path_or_id, None, missing or question_column,
+            f"a retain set needs {question_column!r} and {answer_column!r} columns or a {text_column!r} column; found "
+            f"{', '.join(sorted(columns))}{hint}",
         )
     retain = retain.select_columns(list(renames))
     retain = retain.rename_columns({old: new for old, new in renames.items() if old != new})
-    checked = "text" if "text" in renames.values() else "answer"
-    source = text_column if checked == "text" else answer_column
-    for index, text in enumerate(retain[checked]):
-        if not text or not str(text).strip():
-            raise ValueError(f"{path_or_id}, row {index + 1}, column {source!r}: empty retain text")
+    checked = {"text": text_column} if "text" in renames.values() else {"question": question_column,
+                                                                         "answer": answer_column}
+    for name, source in checked.items():
+        for index, text in enumerate(retain[name]):
+            if not isinstance(text, str):
+                if text is not None:
+                    raise InputFormatError(path_or_id, index + 1, source, f"expected text, got {type(text).__name__}")
+            if not text or not text.strip():
+                raise InputFormatError(path_or_id, index + 1, source, "empty retain text")
     return retain
 
 

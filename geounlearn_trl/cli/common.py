@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import difflib
 import json
 import logging
 import os
+import re
+import shutil
 import sys
+import types
 from pathlib import Path
 
 import yaml
 from trl import TrlParser
+
+from ..files import write_text_atomic
+from ..records import InputError, read_text
+
+logger = logging.getLogger("geounlearn_trl")
 
 # Hub-facing secrets never leave the process: not in saved configs, not in logs, not in cards.
 SECRET_FIELDS = ("hub_token", "push_to_hub_token", "token")
@@ -39,7 +49,164 @@ def parse_flags(dataclass_types: tuple, argv: list[str] | None):
     backend = cpu_process_group_backend()
     if backend and any(action.dest == "ddp_backend" for action in parser._actions):
         parser.set_defaults(ddp_backend=backend)  # a default: the recipe's value, then the flag, override it
-    return parser.parse_args_and_config(args=sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--config" in argv and argv.index("--config") + 1 < len(argv):
+        check_recipe(argv[argv.index("--config") + 1], parser)
+    return parser.parse_args_and_config(args=argv)
+
+
+class RecipeError(InputError):
+    """A recipe (``--config``) or accelerate config that can't be used; the message names the file and the key."""
+
+
+def _load_yaml_mapping(path: str, what: str) -> dict:
+    if not os.path.isfile(path):
+        raise RecipeError(f"{path}: no such {what} file")
+    try:
+        text, _raw, _bom = read_text(path)
+        data = yaml.safe_load(text)
+    except InputError as error:
+        raise RecipeError(str(error)) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise RecipeError(f"{path}: not valid YAML{where} ({getattr(error, 'problem', None) or error})") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: expected a YAML mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def _suggest(key: str, known) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_recipe_value(action, value) -> str | None:
+    """Why ``value`` (as YAML gave it) can't be the default of ``action``, or None. argparse converts a string default
+    with the flag's type but takes any other value as it is: a float where an int belongs would pass unconverted."""
+    if value is None or isinstance(value, dict):
+        return None
+    if isinstance(value, list):
+        if action.nargs not in ("+", "*") and not isinstance(action.nargs, int):
+            return f"expected a single value, got a list {value!r:.60}"
+        problems = [_check_recipe_value(type("One", (), {"type": action.type, "nargs": None, "choices": action.choices,
+                                                          "dest": action.dest}), item) for item in value]
+        return next((problem for problem in problems if problem), None)
+    kind = action.type
+    name = getattr(kind, "__name__", "")
+    if isinstance(value, str):
+        if kind is not None and kind is not str:
+            try:
+                converted = kind(value)
+            except (TypeError, ValueError, argparse.ArgumentTypeError) as error:
+                return f"{value!r} is not a valid value ({error})"
+            if action.choices and converted not in action.choices and value not in action.choices:
+                return f"{value!r} is not one of {', '.join(map(str, action.choices))}"
+        elif action.choices and value not in action.choices:
+            return f"{value!r} is not one of {', '.join(map(str, action.choices))}"
+        return None
+    if name == "string_to_bool" or (kind is None and action.nargs == 0):
+        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+    if isinstance(value, bool):
+        if action.choices and any(str(choice) in ("no", "yes", "off", "on") for choice in action.choices):
+            return (f"got {str(value).lower()}: YAML reads a bare no/yes/off/on as a boolean; quote it "
+                    f"('{'yes' if value else 'no'}')")
+        return f"expected {getattr(kind, '__name__', 'text')}, got the boolean {str(value).lower()}"
+    if kind is int and not isinstance(value, int):
+        return f"expected an integer, got {value!r}"
+    if kind is float and not isinstance(value, (int, float)):
+        return f"expected a number, got {value!r}"
+    if action.choices and str(value) not in map(str, action.choices):
+        return f"{value!r} is not one of {', '.join(map(str, action.choices))}"
+    return None
+
+
+def check_recipe(path: str, parser) -> dict:
+    """Refuse, naming the file and the key, a recipe TrlParser would fail on obscurely or take wrongly: not YAML, not
+    a mapping, a key no flag of the command has, a value of the wrong type (a float for an integer flag, a bare
+    ``no`` that YAML reads as false, a word outside a flag's choices), an ``env`` block that is not a mapping."""
+    data = _load_yaml_mapping(path, "recipe")
+    actions = {action.dest: action for action in parser._actions if action.dest != "help"}
+    for key, value in data.items():
+        if key == "env":
+            if not isinstance(value, dict):
+                raise RecipeError(f"{path}, key 'env': expected a mapping of environment variables, got {value!r:.60}")
+            for name, setting in value.items():
+                if isinstance(setting, (dict, list)):
+                    raise RecipeError(f"{path}, key 'env.{name}': expected a single value, got {setting!r:.60}")
+            continue
+        if key not in actions:
+            raise RecipeError(f"{path}, key {key!r}: unknown setting, no flag --{key} in this command"
+                              f"{_suggest(key, actions)}")
+        problem = _check_recipe_value(actions[key], value)
+        if problem:
+            raise RecipeError(f"{path}, key {key!r}: {problem}")
+    return data
+
+
+def check_accelerate_config(path: str) -> dict:
+    """Refuse, naming the file and the key, an ``accelerate launch --config_file`` YAML with a key accelerate does not
+    know (accelerate says only "unknown keys") or a value of the wrong type (accelerate takes ``num_processes: two``
+    as it is), or a ``deepspeed_config_file`` that is missing or not JSON. Returns the mapping."""
+    import enum
+    import typing
+
+    from accelerate.commands.config.config_args import ClusterConfig
+
+    data = _load_yaml_mapping(path, "accelerate config")
+    hints = typing.get_type_hints(ClusterConfig)
+    for key, value in data.items():
+        if key not in hints:
+            raise RecipeError(f"{path}, key {key!r}: not an accelerate config key{_suggest(key, hints)}")
+        expected = hints[key]
+        options = typing.get_args(expected) if typing.get_origin(expected) in (typing.Union, types.UnionType) else ()
+        allowed = [t for t in (options or (expected,)) if t is not type(None)]
+        if value is None:
+            if options and type(None) in options:
+                continue
+            raise RecipeError(f"{path}, key {key!r}: empty; expected {_type_name(allowed)}")
+        if not any(_matches(value, kind, enum) for kind in allowed):
+            raise RecipeError(f"{path}, key {key!r}: expected {_type_name(allowed)}, got {value!r:.60}")
+    deepspeed = data.get("deepspeed_config") or {}
+    if isinstance(deepspeed, dict) and deepspeed.get("deepspeed_config_file"):
+        name = str(deepspeed["deepspeed_config_file"])
+        candidates = [Path(name), Path(path).resolve().parent / name, Path(path).resolve().parent.parent / name]
+        found = next((candidate for candidate in candidates if candidate.is_file()), None)
+        if found is None:
+            raise RecipeError(f"{path}, key 'deepspeed_config.deepspeed_config_file': {name}: no such file")
+        try:
+            json.loads(read_text(found)[0])
+        except (InputError, json.JSONDecodeError) as error:
+            raise RecipeError(f"{path}, key 'deepspeed_config.deepspeed_config_file': {found}: not valid JSON "
+                              f"({error})") from None
+    return data
+
+
+def _matches(value, kind, enum) -> bool:
+    origin = typing_origin(kind)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return value in {member.value for member in kind} or value in kind.__members__
+    if kind is bool:  # accelerate's own config writer puts 'no' / 'yes' strings there
+        return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("no", "yes", "true", "false"))
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is str:
+        return isinstance(value, str)
+    if origin in (dict, list):
+        return isinstance(value, origin)
+    return True  # a type this check does not know: accelerate decides
+
+
+def typing_origin(kind):
+    import typing
+
+    return typing.get_origin(kind) or (kind if kind in (dict, list) else None)
+
+
+def _type_name(kinds) -> str:
+    return " or ".join(getattr(kind, "__name__", str(kind)) for kind in kinds)
 
 
 def setup_logging(level: int = logging.INFO) -> None:
@@ -56,19 +223,103 @@ def public_dict(obj) -> dict:
 def save_resolved_config(output_dir: str, sections: dict[str, object], filename: str = "geounlearn_config.yaml") -> Path:
     """Write every argument the run resolved (defaults included), by section, as YAML beside the adapter."""
     path = Path(output_dir) / filename
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {name: public_dict(section) for name, section in sections.items()}
     # Round-trip through JSON so enums, paths and dtypes become plain strings YAML can hold.
     data = json.loads(json.dumps(data, default=str))
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
+    return write_text_atomic(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def _complete_step(folder: Path) -> int | None:
+    """N if ``folder`` is a ``checkpoint-N`` that a kill did not cut short, else None.
+
+    The Trainer writes a checkpoint's files in a fixed order (weights, optimizer, scheduler, RNG states) and
+    ``trainer_state.json`` last, straight into the folder: a checkpoint is complete when that file parses and names
+    step N, and the weights are there."""
+    match = re.fullmatch(r"checkpoint-(\d+)", folder.name)
+    if match is None or not folder.is_dir():
+        return None
+    try:
+        state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    weights = [name for name in os.listdir(folder)
+               if name.endswith((".safetensors", ".bin", ".pt", ".pth")) or name.startswith("global_step")]
+    if not isinstance(state, dict) or state.get("global_step") != int(match.group(1)) or not weights:
+        return None
+    return int(match.group(1))
+
+
+def last_complete_checkpoint(output_dir: str | os.PathLike) -> str | None:
+    """The newest complete ``checkpoint-N`` folder of ``output_dir`` (:func:`_complete_step`), or None.
+
+    Like transformers' ``get_last_checkpoint``, except that a checkpoint left half-written by a kill is passed over
+    (logged) for the one before it."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return None
+    candidates = sorted((int(m.group(1)), path) for path in folder.iterdir()
+                        if (m := re.fullmatch(r"checkpoint-(\d+)", path.name)) and path.is_dir())
+    for step, path in reversed(candidates):
+        if _complete_step(path) == step:
+            return str(path)
+        logger.warning("%s: incomplete checkpoint (interrupted while it was written); passed over", path)
+    return None
+
+
+def resolve_resume(training_args, is_main_process: bool = True, wait=lambda: None) -> str | None:
+    """The checkpoint a training command resumes from: ``--resume_from_checkpoint`` when given, else (unless
+    ``--overwrite_output_dir``) the newest complete checkpoint in ``--output_dir``. With ``--overwrite_output_dir`` the
+    checkpoints already there are deleted (main process), so that a later resume never picks one of the old run."""
+    if training_args.resume_from_checkpoint:
+        return training_args.resume_from_checkpoint
+    output_dir = Path(training_args.output_dir)
+    if getattr(training_args, "overwrite_output_dir", False):
+        if is_main_process and output_dir.is_dir():
+            for path in sorted(output_dir.glob("checkpoint-*")):
+                if path.is_dir():
+                    logger.warning("--overwrite_output_dir: deleting %s", path)
+                    shutil.rmtree(path)
+        wait()
+        return None
+    checkpoint = last_complete_checkpoint(output_dir)
+    if checkpoint is not None:
+        logger.warning("Resuming from %s, the newest complete checkpoint in --output_dir (pass --overwrite_output_dir "
+                       "to start over instead)", checkpoint)
+    return checkpoint
+
+
+def save_model_atomically(trainer, tokenizer, output_dir: str) -> None:
+    """``trainer.save_model`` (every process: ZeRO-3 gathers the shards) and the tokenizer into a staging folder inside
+    ``output_dir``, then each file renamed into place by the main process: a kill never leaves half a weights or
+    tokenizer file in ``output_dir``."""
+    staging = Path(output_dir) / ".saving"
+    if trainer.accelerator.is_main_process and staging.exists():
+        shutil.rmtree(staging)  # left by a run killed while saving
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(staging))
+    trainer.accelerator.wait_for_everyone()
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(str(staging))
+        for path in sorted(staging.iterdir()):
+            target = Path(output_dir) / path.name
+            if path.is_dir() and target.is_dir():
+                shutil.rmtree(target)
+            os.replace(path, target)
+        staging.rmdir()
+    trainer.accelerator.wait_for_everyone()
 
 
 def train_and_save(trainer, tokenizer, training_args, sections: dict[str, object]) -> None:
-    """Train (resuming from ``--resume_from_checkpoint`` when given), then save into ``--output_dir`` the model or
-    adapter (every process: ZeRO-3 gathers the shards) and, on the main process, the tokenizer and resolved flags."""
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
-    if trainer.accelerator.is_main_process:
-        tokenizer.save_pretrained(training_args.output_dir)
+    """Train, then save into ``--output_dir`` the model or adapter and, on the main process, the tokenizer and the
+    resolved flags.
+
+    Resumes from ``--resume_from_checkpoint`` when given, else by itself from the newest complete ``checkpoint-N`` in
+    ``--output_dir`` (``--save_steps`` writes them; a run killed and started again with the same command continues
+    where its last checkpoint left off: optimizer, scheduler, RNG states and data order are restored by the Trainer);
+    ``--overwrite_output_dir`` starts over."""
+    accelerator = trainer.accelerator
+    checkpoint = resolve_resume(training_args, accelerator.is_main_process, accelerator.wait_for_everyone)
+    trainer.train(resume_from_checkpoint=checkpoint)
+    save_model_atomically(trainer, tokenizer, training_args.output_dir)
+    if accelerator.is_main_process:
         save_resolved_config(training_args.output_dir, sections)

@@ -50,7 +50,7 @@ from ..unlearn_data import (
     sample_mcq_path,
     sample_retain_path,
 )
-from .common import parse_flags, save_resolved_config, setup_logging
+from .common import parse_flags, save_model_atomically, save_resolved_config, setup_logging
 from .unlearn import UnlearnArguments, apply_original_flags
 
 logger = logging.getLogger("geounlearn_trl.demo")
@@ -138,10 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nGradient-ascent unlearning on {script_args.language} — before → after ({described}):\n\n{table}\n\n"
           f"{conclusion}{stop_note}\n")
 
-    trainer.save_model(training_args.output_dir)
+    save_model_atomically(trainer, tokenizer, training_args.output_dir)
     if trainer.accelerator.is_main_process:
         output_dir = training_args.output_dir
-        tokenizer.save_pretrained(output_dir)
         save_resolved_config(
             output_dir,
             {"measurement": measure_args, "script": script_args, "split": split_args, "training": training_args,

@@ -25,6 +25,7 @@ from pathlib import Path
 from trl import TrlParser
 
 from geounlearn_trl.anchors import AnchorDictionaryError, load_anchor_dictionary
+from geounlearn_trl.files import write_text_atomic
 from geounlearn_trl.familiarity import (
     PromptFormatError,
     completion_familiarity,
@@ -146,10 +147,8 @@ def run(args: FamiliarityArguments) -> list[dict]:
 
     table = format_table(results)
     payload = {"settings": asdict(args), "results": results}
-    with open(output_dir / "familiarity.json", "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, ensure_ascii=False, indent=2)
-    with open(output_dir / "familiarity.md", "w", encoding="utf-8") as handle:
-        handle.write(table + "\n")
+    write_text_atomic(output_dir / "familiarity.json", json.dumps(payload, ensure_ascii=False, indent=2))
+    write_text_atomic(output_dir / "familiarity.md", table + "\n")
     print(table)
     print(f"results: {output_dir / 'familiarity.json'}")
     return results

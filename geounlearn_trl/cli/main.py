@@ -2,6 +2,11 @@
 
 Each command is a module ``geounlearn_trl.cli.<command>`` (hyphens become underscores) with a ``main(argv)``; the module form
 ``python -m geounlearn_trl.cli.<command>`` works too, which is what ``accelerate launch`` runs.
+
+A malformed or missing input file (any :class:`geounlearn_trl.records.InputError`: MCQ, retain, language pack, anchor,
+prompt, recipe, response or ``eval_results.json`` file, a broken model or adapter folder) ends ``geounlearn-trl
+<command>`` with one line on stderr naming the file, the row (or key) and the field, and exit status 2; nothing already
+written is touched (the loaders run before any output is written, and outputs are written to a temporary name first).
 """
 
 from __future__ import annotations
@@ -44,7 +49,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"geounlearn-trl: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(f"geounlearn_trl.cli.{command.replace('-', '_')}")
-    return module.main(rest) or 0
+    from ..models import ModelNotFoundError
+    from ..records import InputError
+
+    try:
+        return module.main(rest) or 0
+    except (InputError, ModelNotFoundError) as error:
+        # A malformed or missing input file: one line naming the file, the row (or key) and the field, exit status 2
+        # (the command modules' own main functions raise it, for callers in Python).
+        print(f"geounlearn-trl {command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

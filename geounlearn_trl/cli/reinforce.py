@@ -47,6 +47,11 @@ class ReinforceConfig(SFTConfig):
     # CPU-friendly defaults (SFTConfig turns both on); recipes turn them on for GPUs.
     bf16: bool | None = False
     gradient_checkpointing: bool = False
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Start over even when --output_dir holds checkpoints (deleted first); without it a run resumes "
+                          "from the newest complete checkpoint-N there (transformers 5 has no such flag)."},
+    )
 
 
 def check_quantised_peft(model_args: ModelConfig) -> None:

@@ -195,19 +195,27 @@ def prepare_output_dir(output_dir: str, overwrite: bool) -> None:
         raise FileExistsError(f"--output_dir {output_dir} exists and is not empty; pass --overwrite_output_dir to replace it.")
 
 
-def save_dataset(dataset, output_dir: str) -> None:
-    """``save_to_disk`` into a temporary sibling folder, then swap it in, so a failure never half-overwrites."""
+def save_dataset(dataset, output_dir: str, sections: dict[str, object] | None = None) -> None:
+    """``save_to_disk`` (and the resolved flags of ``sections``) into a hidden temporary sibling folder, then swap it
+    in: a failure or a kill never half-overwrites ``output_dir``, and ``output_dir`` never holds a dataset without its
+    flags. The old folder is renamed aside before the new one takes its name, and deleted after."""
     target = Path(output_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    old = staging.with_name(staging.name[: -len(".partial")] + ".old")
     try:
         dataset.save_to_disk(str(staging))
+        if sections is not None:
+            save_resolved_config(str(staging), sections)
         if target.exists():
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
+            target.rename(old)
         staging.rename(target)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        for leftover in (staging, old):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            elif leftover.exists():
+                leftover.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,10 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         lockstep=reinforced.sharded,
     )
     if state.is_main_process:
-        save_dataset(dataset, relabel_args.output_dir)
-        save_resolved_config(
-            relabel_args.output_dir, {"target": target_args, "relabel": relabel_args, "model": model_args}
-        )
+        save_dataset(dataset, relabel_args.output_dir,
+                     {"target": target_args, "relabel": relabel_args, "model": model_args})
         logger.info("Saved %d relabeled blocks to %s: %s", len(dataset), relabel_args.output_dir, json.dumps(statistics))
     state.wait_for_everyone()
     return 0

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import write_text_atomic
+from ..records import InputError, read_text
 from ..languages import available_languages
 from ..plots import METRIC_LABELS, Series, plot_before_after, plot_cross_lingual
 from .common import parse_flags, setup_logging
@@ -34,6 +36,10 @@ logger = logging.getLogger("geounlearn_trl.report")
 
 TABLE_METRICS = ("stereotype_rate", "unknown_rate", "other_rate", "unparsed_rate", "bias_score",
                  "ambiguous_bias_score", "control_accuracy", "control_unknown_rate")
+
+
+class SummaryFormatError(InputError):
+    """A ``summary.json`` that is not one ``score`` writes; the message names the file, the run and the field."""
 
 
 @dataclass
@@ -64,13 +70,21 @@ def load_runs(paths: list[str], mode: str | None) -> dict[tuple[str, str], dict]
             path = path / "summary.json"
         if not path.is_file():
             raise FileNotFoundError(f"{name}: no summary.json (run `geounlearn-trl score` first).")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if "runs" not in data:
-            raise ValueError(f"{path}: not a score summary (no 'runs').")
+        try:
+            data = json.loads(read_text(path)[0])  # UTF-8 (a BOM is dropped); a bad byte is named with its offset
+        except json.JSONDecodeError as error:
+            raise SummaryFormatError(f"{path}: not valid JSON ({error.msg}; line {error.lineno}, column "
+                                     f"{error.colno}).") from None
+        if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+            raise SummaryFormatError(f"{path}, key 'runs': not a score summary (no list of 'runs').")
         for index, run in enumerate(data["runs"]):
+            if not isinstance(run, dict):
+                raise SummaryFormatError(f"{path}, run {index}: expected an object, got {type(run).__name__}.")
             for key in ("model", "language", "metrics"):
                 if key not in run:
-                    raise ValueError(f"{path}, run {index}: missing field {key!r}.")
+                    raise SummaryFormatError(f"{path}, run {index}, field {key!r}: missing.")
+            if not isinstance(run["metrics"], dict):
+                raise SummaryFormatError(f"{path}, run {index}, field 'metrics': expected an object.")
             if mode is not None and run.get("mode") not in (mode, None):
                 continue
             pair = (run["model"], run["language"])
@@ -207,13 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown_table(runs, models, languages, baseline)
     images = "\n".join(f"![{path.stem}]({path.name})" for path in written)
     report = output_dir / "report.md"
-    report.write_text(
+    write_text_atomic(
+        report,
         "# Stereotype unlearning report\n\n"
         "Rates are fractions of the stereotype questions; [low, high] are 95% bootstrap intervals; Δ is the change "
         f"from the baseline{f' `{baseline}`' if baseline else ''} in the same language. Control accuracy must stay "
         "high: a model that answers \"unknown\" to everything is broken, not unbiased.\n\n"
         + table + "\n" + images + "\n",
-        encoding="utf-8",
     )
     print(table)
     for path in [report, *written]:

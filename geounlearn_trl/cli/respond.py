@@ -52,6 +52,7 @@ from trl import ModelConfig
 from ..answers import parse_answer
 from ..languages import OPTION_LETTERS, LanguagePack, load_language_pack
 from ..evaluation import ScoringSettings, pick_options
+from ..files import write_text_atomic
 from ..mcq import (
     ITEM_TYPES,
     PROMPT_STYLES,
@@ -61,7 +62,14 @@ from ..mcq import (
     load_mcq,
     present_question,
 )
-from ..models import EMBEDDED_MODEL_NAME, ModelNotFoundError, load_model, load_tokenizer, resolve_model_path
+from ..models import (
+    EMBEDDED_MODEL_NAME,
+    ModelNotFoundError,
+    check_model_folder,
+    load_model,
+    load_tokenizer,
+    resolve_model_path,
+)
 from ..prompting import render_prompt
 from ..scoring import DEFAULT_SCORING_RULE, SCORING_RULES
 from .common import parse_flags, setup_logging
@@ -165,6 +173,7 @@ def discover_models(model_dir: str) -> tuple[list[ModelEntry], bool]:
 def load_for_evaluation(path: str, args: RespondArguments) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """A model (or base + PEFT adapter) and its tokenizer, in eval mode, ready for scoring or generation."""
     model_args = ModelConfig(model_name_or_path=path, dtype=args.dtype, load_in_4bit=args.load_in_4bit)
+    check_model_folder(path)  # a missing or cut-short file is named before peft/transformers fail on it
     adapter_config = Path(path) / "adapter_config.json"
     if adapter_config.is_file():
         from peft import PeftConfig, PeftModel
@@ -320,7 +329,7 @@ class ResponseStore:
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
+            except ValueError:  # JSONDecodeError, or UnicodeDecodeError: a kill can cut a character in two
                 if number == len(lines):  # the last line, cut short by an interrupted write: drop it
                     logger.warning("%s: dropping the incomplete last line %d (interrupted write)", self.path, number)
                     break
@@ -384,9 +393,7 @@ class ResponseStore:
             result["question"].append(record["question"])
             result["target"].append(record["target"])
             result["model_answer"].append(record["model_answer"])
-        staging = path.with_suffix(path.suffix + ".tmp")
-        staging.write_text(json.dumps(result, indent=4, ensure_ascii=False), encoding="utf-8")
-        staging.replace(path)  # atomic: a reader never sees half a file
+        write_text_atomic(path, json.dumps(result, indent=4, ensure_ascii=False))  # a reader never sees half a file
         return len(result["question"])
 
 
@@ -477,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--batch_size and --max_new_tokens must be >= 1")
     pack = load_language_pack(args.language)
     models, is_collection = discover_models(args.model_dir)
+    for entry in models:  # every broken folder named before anything is answered or written
+        check_model_folder(entry.path)
     items, split = build_items(args, split_args, pack)
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

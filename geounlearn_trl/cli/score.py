@@ -42,6 +42,8 @@ from ..answers import (
     ParsedAnswer,
 )
 from ..evaluation import load_metric, metric_path  # noqa: F401  (metric_path: re-exported for users)
+from ..files import write_text_atomic
+from ..records import InputError, read_text
 from ..languages import load_language_pack
 from .common import parse_flags, setup_logging
 
@@ -90,18 +92,71 @@ class ScoredRow:
         return self.parsed.evidence if self.parsed.is_unknown_marker or self.category == OTHER else ""
 
 
+class ResponseFormatError(InputError):
+    """A responses file that can't be scored; the message names the file, the line (JSONL) or item (JSON) and the
+    field."""
+
+    def __init__(self, path, where: str | None, field_name: str | None, problem: str):
+        location = str(path) if where is None else f"{path}, {where}"
+        location = location if field_name is None else f"{location}, field {field_name!r}"
+        super().__init__(f"{location}: {problem}")
+
+
 def _read_json_lines(path: Path) -> list[dict]:
+    text = _read_text(path)
     records = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg}).") from error
-            records[-1]["_line"] = number
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ResponseFormatError(path, f"line {number}", None,
+                                      f"not valid JSON ({error.msg}; column {error.colno}).") from None
+        if not isinstance(record, dict):
+            raise ResponseFormatError(path, f"line {number}", None,
+                                      f"a JSON {type(record).__name__}, expected an object (one record per line).")
+        record["_line"] = number
+        records.append(record)
     return records
+
+
+def _read_text(path: Path) -> str:
+    try:
+        text, _raw, _bom = read_text(path)  # UTF-8 (a BOM is dropped); a bad byte is named with its offset
+    except InputError as error:
+        raise ResponseFormatError(path, None, None, getattr(error, "problem", str(error))) from None
+    if not text.strip():
+        raise ResponseFormatError(path, None, None, "empty file: no responses.")
+    return text
+
+
+def _check_record(record: dict, where: str, path: Path) -> None:
+    """Field types of one record (the fields it has; the missing ones were checked before)."""
+    for name in ("question", "target", "model_answer"):
+        if not isinstance(record[name], str):
+            raise ResponseFormatError(path, where, name, f"expected text, got {record[name]!r:.60}.")
+    for name in ("model", "language", "mode"):
+        if record.get(name) is not None and not isinstance(record[name], str):
+            raise ResponseFormatError(path, where, name, f"expected text, got {record[name]!r:.60}.")
+    if "is_control" in record and not isinstance(record["is_control"], bool):
+        raise ResponseFormatError(path, where, "is_control", f"expected true or false, got {record['is_control']!r}.")
+    options = record.get("options")
+    if "options" in record and (not isinstance(options, list) or not all(isinstance(o, str) for o in options)):
+        raise ResponseFormatError(path, where, "options", f"expected a list of texts, got {options!r:.60}.")
+    for name in ("target_index", "unknown_index", "chosen_index"):
+        value = record.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ResponseFormatError(path, where, name, f"expected an option index or null, got {value!r}.")
+        if options is not None and not 0 <= value < len(options):
+            raise ResponseFormatError(path, where, name, f"{value} is not an index of the {len(options)} options.")
+    if record.get("language") is not None:
+        try:
+            load_language_pack(record["language"])
+        except ValueError as error:
+            raise ResponseFormatError(path, where, "language", str(error)) from None
 
 
 def read_responses(path: Path, language: str) -> list[dict]:
@@ -110,25 +165,38 @@ def read_responses(path: Path, language: str) -> list[dict]:
     if path.suffix == ".jsonl":
         records = _read_json_lines(path)
     elif path.suffix == ".json":
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        try:
+            data = json.loads(_read_text(path))
+        except json.JSONDecodeError as error:
+            raise ResponseFormatError(path, f"line {error.lineno}", None,
+                                      f"not valid JSON ({error.msg}; column {error.colno}).") from None
         if not isinstance(data, dict) or not all(k in data for k in ("question", "target", "model_answer")):
-            raise ValueError(f"{path}: expected an object with lists 'question', 'target', 'model_answer'.")
+            missing = [k for k in ("question", "target", "model_answer") if not isinstance(data, dict) or k not in data]
+            raise ResponseFormatError(path, None, missing[0],
+                                      "expected an object with lists 'question', 'target', 'model_answer'.")
+        for key in ("question", "target", "model_answer"):
+            if not isinstance(data[key], list):
+                raise ResponseFormatError(path, None, key, f"expected a list, got {type(data[key]).__name__}.")
         lengths = {key: len(data[key]) for key in ("question", "target", "model_answer")}
         if len(set(lengths.values())) != 1:
-            raise ValueError(f"{path}: the lists are not of the same length ({lengths}).")
+            short = min(lengths, key=lengths.get)
+            raise ResponseFormatError(path, None, short, f"the lists are not of the same length ({lengths}).")
         records = [
             {"question": q, "target": t, "model_answer": a, "_line": i + 1}
             for i, (q, t, a) in enumerate(zip(data["question"], data["target"], data["model_answer"]))
         ]
     else:
-        raise ValueError(f"{path}: unsupported file type {path.suffix!r} (use .jsonl or .json).")
+        raise ResponseFormatError(path, None, None, f"unsupported file type {path.suffix!r} (use .jsonl or .json).")
+    if not records:
+        raise ResponseFormatError(path, None, None, "no responses in the file.")
     unlisted = 0
     for record in records:
-        where = f"{path}, {'line' if path.suffix == '.jsonl' else 'item'} {record['_line']}"
+        where = f"{'line' if path.suffix == '.jsonl' else 'item'} {record['_line']}"
         for name in ("question", "target", "model_answer"):
             if name not in record:
-                raise ValueError(f"{where}: missing field {name!r}.")
+                raise ResponseFormatError(path, where, name, "missing.")
+        _check_record(record, where, path)
+        where = f"{path}, {where}"
         record.setdefault("model", path.stem)
         record.setdefault("language", language)
         record.setdefault("mode", None)
@@ -221,19 +289,20 @@ def score_rows(rows: list[ScoredRow], metric, args: ScoreArguments) -> dict:
 
 
 def write_evaluated(rows: list[ScoredRow], path: Path) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps({
-                "question": row.question,
-                "target": row.target,
-                "model_answer": row.model_answer,
-                "extracted_answer": row.extracted_answer,
-                "category": row.category,
-                "parse_method": row.parsed.method,
-                "is_control": row.is_control,
-                "model": row.model,
-                "language": row.language,
-            }, ensure_ascii=False) + "\n")
+    lines = []
+    for row in rows:
+        lines.append(json.dumps({
+            "question": row.question,
+            "target": row.target,
+            "model_answer": row.model_answer,
+            "extracted_answer": row.extracted_answer,
+            "category": row.category,
+            "parse_method": row.parsed.method,
+            "is_control": row.is_control,
+            "model": row.model,
+            "language": row.language,
+        }, ensure_ascii=False) + "\n")
+    write_text_atomic(path, "".join(lines))
 
 
 def input_files(args: ScoreArguments) -> list[Path]:
@@ -304,10 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     files = input_files(args)
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    # Every input read and checked before anything is written: a malformed file leaves the outputs as they were.
+    inputs = [(path, read_responses(path, args.language)) for path in files]
     metric = load_metric()
     new_runs = []
-    for path in files:
-        records = read_responses(path, args.language)
+    for path, records in inputs:
         by_model: dict[str, list[dict]] = {}
         for record in records:
             by_model.setdefault(str(record["model"]), []).append(record)
@@ -339,11 +409,9 @@ def main(argv: list[str] | None = None) -> int:
         replaced = {(run["input_file"], run["model"]) for run in new_runs}
         runs = [run for run in previous if (run["input_file"], run["model"]) not in replaced]
     runs += new_runs
-    staging = summary_path.with_suffix(".json.tmp")
-    staging.write_text(json.dumps({"runs": runs}, indent=2, ensure_ascii=False), encoding="utf-8")
-    staging.replace(summary_path)
+    write_text_atomic(summary_path, json.dumps({"runs": runs}, indent=2, ensure_ascii=False))
     table = summary_markdown(runs)
-    (output_dir / f"{args.summary_name}.md").write_text(table, encoding="utf-8")
+    write_text_atomic(output_dir / f"{args.summary_name}.md", table)
     print()
     print(table)
     print(f"Summary: {summary_path} and {summary_path.with_suffix('.md')}")

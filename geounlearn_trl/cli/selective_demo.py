@@ -44,6 +44,7 @@ from ..familiarity import (
 )
 from ..models import EMBEDDED_MODEL_NAME, load_tokenizer, resolve_model_path
 from ..anchors import load_anchor_dictionary
+from ..files import write_text_atomic
 from ..target_text import read_target_text, split_into_blocks
 from . import relabel as relabel_command
 from . import reinforce as reinforce_command
@@ -152,7 +153,7 @@ def plant(args: SelectiveDemoArguments, out: Path) -> str:
     if args.plant_replay_tokens > 0:
         replay = self_replay_text(args.model_name_or_path, args.plant_replay_tokens, args.seed)
         plant_text = out / "plant-text.txt"
-        plant_text.write_text(read_target_text(args.target_text) + "\n\n" + replay + "\n", encoding="utf-8")
+        write_text_atomic(plant_text, read_target_text(args.target_text) + "\n\n" + replay + "\n")
         print(f"\nPlanting text: the fiction plus {args.plant_replay_tokens} tokens of the model's own samples "
               f"(replay) → {plant_text}", flush=True)
     run_command(
@@ -308,9 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\nretain loss change from planted to unlearned: {unlearned_retain - planted_retain:+.3f} nats/token "
         f"(perplexity ×{math.exp(unlearned_retain - planted_retain):.3f})"
     )
-    with open(out / "results.json", "w", encoding="utf-8") as handle:
-        json.dump({"arguments": asdict(args), "elapsed_seconds": elapsed, "results": results}, handle, indent=2,
-                  ensure_ascii=False)
+    write_text_atomic(out / "results.json", json.dumps(
+        {"arguments": asdict(args), "elapsed_seconds": elapsed, "results": results}, indent=2, ensure_ascii=False))
     print(f"Details (every completion, every prompt's target mass): {out / 'results.json'}")
     return 0
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import datasets
 from trl import ModelConfig, get_peft_config
 
+from ..files import write_text_atomic
 from ..hub import finalize_output, hold_push
 from ..model_card import describe_run
 from ..models import EMBEDDED_MODEL_NAME, load_model, load_tokenizer, resolve_model_path
@@ -147,9 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     if trainer.accelerator.is_main_process:
         summary = {"stop_reason": trainer.stop_reason, "split": split.describe(), "log_history": trainer.state.log_history}
         for folder in {training_args.output_dir, script_args.log_dir} - {None}:
-            os.makedirs(folder, exist_ok=True)
-            with open(os.path.join(folder, "training_log.json"), "w", encoding="utf-8") as handle:
-                json.dump(summary, handle, indent=2)
+            write_text_atomic(os.path.join(folder, "training_log.json"), json.dumps(summary, indent=2))
         if trainer.stop_reason:
             logger.warning("Training stopped early: %s", trainer.stop_reason)
         logger.info("Saved to %s", training_args.output_dir)

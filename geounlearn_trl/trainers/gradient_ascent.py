@@ -86,6 +86,11 @@ class GradientAscentConfig(SFTConfig):
     use_chat_template: bool | None = field(
         default=None, metadata={"help": "Render prompts with the chat template; None: when the tokenizer has one."}
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Start over even when --output_dir holds checkpoints (deleted first); without it a run resumes "
+                          "from the newest complete checkpoint-N there (transformers 5 has no such flag)."},
+    )
     # A dataset of paired forget/unknown/retain rows is already tokenised and needs its own collator.
     dataset_kwargs: dict | None = field(default_factory=lambda: {"skip_prepare_dataset": True})
     remove_unused_columns: bool = False

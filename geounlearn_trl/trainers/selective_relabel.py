@@ -47,6 +47,11 @@ class SelectiveRelabelConfig(SFTConfig):
         },
     )
     learning_rate: float = field(default=1e-4, metadata={"help": "Initial learning rate (LoRA-friendly default)."})
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Start over even when --output_dir holds checkpoints (deleted first); without it a run resumes "
+                          "from the newest complete checkpoint-N there (transformers 5 has no such flag)."},
+    )
     # The relabeled dataset is already tokenised, holds label columns SFTTrainer doesn't know, and has its own collator.
     dataset_kwargs: dict | None = field(default_factory=lambda: {"skip_prepare_dataset": True})
     remove_unused_columns: bool = False
