@@ -222,10 +222,13 @@ def respond_trials(args, work: Path, model: str, rng: random.Random) -> list[dic
         jsonl = folder / "run.jsonl"
         events = []
         for _ in range(rng.randint(1, 3)):
+            written = jsonl.stat().st_size if jsonl.is_file() else 0
+            if written >= len(reference["jsonl"]) - 1:
+                break  # a run finished: nothing left to interrupt
             if rng.random() < 0.5:
                 trigger, how = at_time(rng.uniform(0.2, 0.9) * reference["seconds"]), "time"
-            else:
-                size = rng.randint(1, len(reference["jsonl"]) - 1)
+            else:  # once the JSONL grows to a random size beyond what is already there
+                size = rng.randint(written + 1, len(reference["jsonl"]) - 1)
                 trigger, how = when(size_at_least(jsonl, size), rng.uniform(0, 0.05)), f"jsonl>={size}B"
 
             def state():
