@@ -27,16 +27,23 @@ concatenated. A score therefore measures the very sequence gradient ascent pushe
 is always its own token (BPE cannot merge it into the prompt, Devanagari combining marks included), and the end-of-turn
 marker is not scored, as EOS is not scored in plain mode.
 
-Each prompt is run once and its options are scored on top of its KV cache (:func:`score_questions`), questions batched
-by prompt length, in ``no_grad`` forward passes with right padding; sliding-window models share prompts too whenever
-prompt + option fit in the window (the cache then holds every token); models whose cache does not allow it (custom
-forward, longer sequences) fall back to scoring every (prompt, option) pair from scratch. Which positions count comes from the attention mask and the recorded prompt length, never
-from the pad id (EOS is often reused as padding). Only the hidden states at option positions go through the LM head
-and ``log_softmax`` (transformers' ``logits_to_keep`` mask), so memory does not grow with ``batch x length x vocab``.
+Each prompt is run once (:func:`score_questions`): the token prefix common to all prompts of a call (template,
+instruction) once, then one ``no_grad`` forward pass per batch in which each question's prompt and options lie side by
+side in one row, ``[prompt][option 1][option 2]...``, under a 4D attention mask that lets every option see its prompt
+and itself only, with ``position_ids`` restarting each option after its prompt; short questions share a row. No KV
+cache is copied per option. Models whose attention takes no 4D mask score the options on per-option copies of the
+prompt's KV cache instead; sliding-window models share prompts whenever prompt + option fit in the window; a model on
+which neither reproduces scoring from scratch (checked once per architecture), or with a custom forward or longer
+sequences, has every (prompt, option) pair scored from scratch. Which positions count comes from the recorded prompt
+and option lengths, never from the pad id (EOS is often reused as padding). Only the hidden states at the positions
+that predict option tokens go through the LM head and ``log_softmax`` (transformers' ``logits_to_keep`` mask), so
+memory does not grow with ``batch x length x vocab``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,7 +127,8 @@ def _option_position_logits(
     """
     expected = int(needed.sum())
     try:
-        logits = model(input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=needed.to(input_ids.device)).logits
+        logits = model(input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=needed.to(input_ids.device),
+                       use_cache=False).logits
         if logits.dim() == 2 and logits.shape[0] == expected:
             return logits
     except (TypeError, ValueError, IndexError, RuntimeError):
@@ -129,16 +137,27 @@ def _option_position_logits(
     return logits[needed.to(logits.device)]
 
 
+def _autocast(model: PreTrainedModel, dtype: torch.dtype | None):
+    """``torch.autocast`` to ``dtype`` for the forward passes, or nothing when ``dtype`` is ``None`` (the model's own
+    precision). Weight casts are cached for the whole ``with`` block, so a call pays them once, not per batch."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=_model_device(model).type, dtype=dtype)
+
+
 @torch.no_grad()
 def score_encoded_pairs(
     model: PreTrainedModel,
     pairs: Sequence[EncodedPair],
     batch_size: int = 16,
     pad_token_id: int = 0,
+    autocast_dtype: torch.dtype | None = None,
 ) -> list[tuple[float, int]]:
     """``(sum of option-token log-probs, number of option tokens)`` for each pair, in the order given.
 
     Pairs are sorted by length so each batch pads little; the order of the result matches ``pairs``.
+    ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the forward passes under ``torch.autocast``; ``None`` keeps the
+    model's precision. Log-probabilities are always taken in fp32.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -148,21 +167,22 @@ def score_encoded_pairs(
     was_training = model.training
     model.eval()
     try:
-        for start in range(0, len(order), batch_size):
-            batch_indices = order[start : start + batch_size]
-            batch = [pairs[i] for i in batch_indices]
-            input_ids, attention_mask = right_pad([pair.input_ids for pair in batch], pad_token_id)
-            # Position t - 1 predicts token t: the option tokens [prompt_length, length) need the logits at
-            # [prompt_length - 1, length - 1). Only those go through the LM head.
-            needed = torch.zeros_like(input_ids, dtype=torch.bool)
-            for row, pair in enumerate(batch):
-                needed[row, pair.prompt_length - 1 : len(pair.input_ids) - 1] = True
-            option_logits = _option_position_logits(model, input_ids.to(device), attention_mask.to(device), needed)
-            targets = input_ids[:, 1:][needed[:, :-1]].to(option_logits.device)
-            token_log_probs = torch.log_softmax(option_logits.float(), dim=-1).gather(-1, targets[:, None])[:, 0]
-            counts = needed.sum(dim=1).tolist()
-            for index, per_pair in zip(batch_indices, torch.split(token_log_probs, counts)):
-                results[index] = (float(per_pair.sum()), int(per_pair.numel()))
+        with _autocast(model, autocast_dtype):
+            for start in range(0, len(order), batch_size):
+                batch_indices = order[start : start + batch_size]
+                batch = [pairs[i] for i in batch_indices]
+                input_ids, attention_mask = right_pad([pair.input_ids for pair in batch], pad_token_id)
+                # Position t - 1 predicts token t: the option tokens [prompt_length, length) need the logits at
+                # [prompt_length - 1, length - 1). Only those go through the LM head.
+                needed = torch.zeros_like(input_ids, dtype=torch.bool)
+                for row, pair in enumerate(batch):
+                    needed[row, pair.prompt_length - 1 : len(pair.input_ids) - 1] = True
+                option_logits = _option_position_logits(model, input_ids.to(device), attention_mask.to(device), needed)
+                targets = input_ids[:, 1:][needed[:, :-1]].to(option_logits.device)
+                token_log_probs = torch.log_softmax(option_logits.float(), dim=-1).gather(-1, targets[:, None])[:, 0]
+                counts = needed.sum(dim=1).tolist()
+                for index, per_pair in zip(batch_indices, torch.split(token_log_probs.cpu(), counts)):
+                    results[index] = (float(per_pair.sum()), int(per_pair.numel()))
     finally:
         model.train(was_training)
     return results  # type: ignore[return-value]
@@ -188,33 +208,156 @@ def _common_prefix_length(rows: Sequence[Sequence[int]], limit: int) -> int:
     return length
 
 
-def _score_questions_shared_prompt(
-    model: PreTrainedModel, questions: Sequence[Sequence[EncodedPair]], pad_token_id: int
-) -> list[list[tuple[float, int]]]:
-    """Score the options of a batch of questions with each prompt run once (KV cache shared by its options).
+@dataclass
+class _Prefix:
+    """The KV cache of the token prefix that every prompt of a call starts with (template, instruction), run once."""
 
-    0. The prompts' common token prefix (template, system prompt, instruction) runs once, its cache copied per prompt.
-    1. The rest of each prompt, right-padded, goes through the model once with ``use_cache=True``; the logits at each
-       prompt's last token give every option's first token.
+    cache: object
+    length: int
+
+    def for_batch(self, size: int):
+        """A copy of the cache with ``size`` rows; the original stays as it is for the next batch."""
+        cache = copy.copy(self.cache)
+        cache.layers = [copy.copy(layer) for layer in self.cache.layers]
+        cache.batch_repeat_interleave(size)  # new tensors per layer; the shared ones are only read
+        return cache
+
+
+def _run_common_prefix(
+    model: PreTrainedModel, prompt_rows: Sequence[Sequence[int]], length: int | None = None
+) -> _Prefix | None:
+    """Run the prompts' common token prefix once (each prompt keeps at least its last token out of it, whose logits
+    give the first option token); ``None`` when it is too short to be worth a call or the cache cannot be copied.
+    ``length`` runs exactly that many of the first prompt's tokens instead."""
+    if length is None:
+        if len(prompt_rows) < 2:
+            return None
+        length = _common_prefix_length(prompt_rows, limit=min(len(row) for row in prompt_rows) - 1)
+        if length < MIN_SHARED_PREFIX:
+            return None
+    common = length
+    prefix = torch.tensor([list(prompt_rows[0][:common])], dtype=torch.long, device=_model_device(model))
+    cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+    if cache is None or not hasattr(cache, "batch_repeat_interleave") or not hasattr(cache, "layers"):
+        return None
+    return _Prefix(cache, common)
+
+
+def _question_prompt(pairs: Sequence[EncodedPair]) -> list[int]:
+    prompt = pairs[0].input_ids[: pairs[0].prompt_length]
+    for pair in pairs[1:]:
+        if pair.prompt_length != len(prompt) or pair.input_ids[: pair.prompt_length] != prompt:
+            raise ValueError("the options of a question must follow the same prompt to share it")
+    return prompt
+
+
+def _score_questions_packed(
+    model: PreTrainedModel, questions: Sequence[Sequence[EncodedPair]], pad_token_id: int, prefix: _Prefix | None = None
+) -> list[list[tuple[float, int]]]:
+    """Score the options of a batch of questions in one forward pass, each prompt once and no cache copying.
+
+    Each question becomes one span ``[prompt][option 1][option 2]...`` (the prompt without the shared ``prefix``, whose
+    KV cache is prepended); spans are packed into rows as long as the longest span, several short ones to a row, the
+    rest right-padded. A 4D attention mask lets a prompt attend causally to itself and each option to its prompt and
+    to its own earlier tokens only, never to another option or another question; ``position_ids`` restart every option
+    right after its prompt. Each option is therefore computed exactly as after its prompt alone, with the prompt run
+    once. The LM head runs at the prompt's last position (every option's first token) and at each option's positions
+    but its last (its later tokens), nowhere else.
+    """
+    device = _model_device(model)
+    common = prefix.length if prefix is not None else 0
+    spans = []  # per question: ids, part (0: prompt, j + 1: option j), positions, [(column, target, pair)]
+    counts: list[int] = []
+    for pairs in questions:
+        prompt = _question_prompt(pairs)
+        ids, part, position = list(prompt[common:]), [0] * (len(prompt) - common), list(range(common, len(prompt)))
+        scored = []
+        for j, pair in enumerate(pairs):
+            option = pair.input_ids[pair.prompt_length :]
+            start = len(ids)
+            # option[0] is predicted at the prompt's last column, option[k + 1] at the option's column k.
+            predicted_at = [len(prompt) - common - 1] + list(range(start, start + len(option) - 1))
+            scored += [(column, target, len(counts)) for column, target in zip(predicted_at, option)]
+            counts.append(len(option))
+            ids += option
+            part += [j + 1] * len(option)
+            position += range(len(prompt), len(prompt) + len(option))
+        spans.append((ids, part, position, scored))
+    # First-fit decreasing: rows as wide as the longest span, a span where it still fits.
+    width = max(len(span[0]) for span in spans)
+    row_of, offset_of, free = [0] * len(spans), [0] * len(spans), []
+    for q in sorted(range(len(spans)), key=lambda q: len(spans[q][0]), reverse=True):
+        row = next((r for r, room in enumerate(free) if room >= len(spans[q][0])), None)
+        if row is None:
+            row = len(free)
+            free.append(width)
+        row_of[q], offset_of[q] = row, width - free[row]
+        free[row] -= len(spans[q][0])
+    input_ids = torch.full((len(free), width), pad_token_id, dtype=torch.long)
+    group = torch.full((len(free), width), -1, dtype=torch.long)  # padding: a group of its own, seen by no question
+    part_ids = torch.full((len(free), width), -1, dtype=torch.long)
+    position_ids = torch.zeros((len(free), width), dtype=torch.long)
+    scored_rows, scored_columns, scored_targets, scored_pairs = [], [], [], []
+    for q, (ids, part, position, scored) in enumerate(spans):
+        row, offset = row_of[q], offset_of[q]
+        columns = slice(offset, offset + len(ids))
+        input_ids[row, columns] = torch.tensor(ids)
+        group[row, columns] = q
+        part_ids[row, columns] = torch.tensor(part)
+        position_ids[row, columns] = torch.tensor(position)
+        for column, target, pair in scored:
+            scored_rows.append(row)
+            scored_columns.append(offset + column)
+            scored_targets.append(target)
+            scored_pairs.append(pair)
+    column = torch.arange(width)
+    causal = column[None, :, None] >= column[None, None, :]  # (1, query, key)
+    same_question = group[:, None, :] == group[:, :, None]
+    prompt_or_same_part = (part_ids[:, None, :] == 0) | (part_ids[:, None, :] == part_ids[:, :, None])
+    allowed = causal & same_question & prompt_or_same_part  # (rows, query, key); a query always sees itself
+    if common:
+        allowed = torch.cat([torch.ones((len(free), width, common), dtype=torch.bool), allowed], dim=2)
+    attention_mask = allowed[:, None].to(device)
+    if getattr(model.config, "_attn_implementation", None) == "eager":  # eager adds the mask to the scores
+        dtype = next(model.parameters()).dtype
+        attention_mask = torch.zeros(attention_mask.shape, dtype=dtype, device=device).masked_fill_(
+            ~attention_mask, torch.finfo(dtype).min)
+    rows_index, columns_index = torch.tensor(scored_rows), torch.tensor(scored_columns)
+    needed = torch.zeros((len(free), width), dtype=torch.bool)
+    needed[rows_index, columns_index] = True
+    # logits_to_keep flattens the kept positions row by row: position (r, c) is entry (cumulative count - 1).
+    flat_index = (needed.flatten().cumsum(0) - 1)[rows_index * width + columns_index]
+    cache = prefix.for_batch(len(free)) if prefix is not None else None
+    logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask, position_ids=position_ids.to(device),
+                   past_key_values=cache, use_cache=cache is not None, logits_to_keep=needed.to(device)).logits
+    if logits.dim() != 2 or logits.shape[0] != int(needed.sum()):
+        raise ValueError("logits_to_keep mask not supported")
+    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    token_log_probs = log_probs[flat_index.to(log_probs.device), torch.tensor(scored_targets, device=log_probs.device)]
+    totals = torch.zeros(len(counts), dtype=torch.float32).index_add_(
+        0, torch.tensor(scored_pairs), token_log_probs.cpu()).tolist()
+    per_question, cursor = [], 0
+    for pairs in questions:
+        per_question.append([(totals[cursor + j], counts[cursor + j]) for j in range(len(pairs))])
+        cursor += len(pairs)
+    return per_question
+
+
+def _score_questions_shared_prompt(
+    model: PreTrainedModel, questions: Sequence[Sequence[EncodedPair]], pad_token_id: int, prefix: _Prefix | None = None
+) -> list[list[tuple[float, int]]]:
+    """Score the options of a batch of questions on KV caches: for models whose attention takes no 4D mask.
+
+    1. Each prompt (past the shared ``prefix``, whose cache is prepended), right-padded, goes through the model once
+       with ``use_cache=True``; the logits at each prompt's last token give every option's first token.
     2. The cache is gathered so that each (question, option) pair has its question's prompt, and the option tokens
        (right-padded) run on top of it with ``position_ids`` continuing each prompt and an attention mask of
        ``[prompt mask | option mask]``, so padding between prompt and option is never attended.
     """
     device = _model_device(model)
-    prompt_rows = [pairs[0].input_ids[: pairs[0].prompt_length] for pairs in questions]
-    # Stage 0: the batch's common prefix (chat template, system prompt, instruction: about half of each prompt here)
-    # runs once. Each prompt keeps at least its last token for stage 1, whose logits give the first option token.
-    common = _common_prefix_length(prompt_rows, limit=min(len(row) for row in prompt_rows) - 1)
-    cache = None
-    if len(prompt_rows) > 1 and common >= MIN_SHARED_PREFIX:
-        prefix = torch.tensor([prompt_rows[0][:common]], dtype=torch.long, device=device)
-        cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
-        if cache is None or not hasattr(cache, "batch_select_indices"):
-            raise ValueError("no batch-selectable KV cache")
-        cache.batch_select_indices(torch.zeros(len(prompt_rows), dtype=torch.long, device=device))
-    else:
-        common = 0
-    # Stage 1: the rest of every prompt, right-padded, on top of the shared prefix.
+    prompt_rows = [_question_prompt(pairs) for pairs in questions]
+    common = prefix.length if prefix is not None else 0
+    cache = prefix.for_batch(len(prompt_rows)) if prefix is not None else None
     suffix_ids, suffix_mask = right_pad([row[common:] for row in prompt_rows], pad_token_id)
     prompt_mask = torch.cat([torch.ones((len(prompt_rows), common), dtype=torch.long), suffix_mask], dim=1)
     prompt_lengths = prompt_mask.sum(dim=1)
@@ -264,6 +407,66 @@ def _score_questions_shared_prompt(
     return per_question
 
 
+# (model class, attention implementation, with a prefix cache) -> the shared-prompt path that reproduced scoring from
+# scratch there ("packed", "kv_cache"), or None. An architecture honours a 4D mask and explicit position ids or it does
+# not, whatever its weights, so each is checked once per process.
+_SHARED_PATH_CHECKED: dict[tuple[str, str, bool], str | None] = {}
+
+
+def _shared_path(
+    model: PreTrainedModel, sample: Sequence[Sequence[EncodedPair]], pad_token_id: int, prefix: _Prefix | None
+) -> str | None:
+    """The fastest prompt-sharing path that scores ``sample`` (questions of different prompt lengths) as scoring
+    from scratch does: ``"packed"`` (:func:`_score_questions_packed`), else ``"kv_cache"``
+    (:func:`_score_questions_shared_prompt`), else ``None`` (score from scratch). Position biases computed from a 2D
+    mask (ALiBi), attention kernels without 4D masks (FlashAttention 2) and forwards that drop ``position_ids`` are
+    caught here. The check runs in the model's own precision, outside any autocast."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    attention = str(getattr(model.config, "_attn_implementation", None))
+    key = (f"{type(base).__module__}.{type(base).__qualname__}", attention, prefix is not None)
+    if key in _SHARED_PATH_CHECKED:
+        return _SHARED_PATH_CHECKED[key]
+    paths = {"packed": _score_questions_packed, "kv_cache": _score_questions_shared_prompt}
+    if attention not in ("sdpa", "eager"):  # other kernels take no arbitrary 4D mask
+        del paths["packed"]
+    half = next(model.parameters()).dtype in (torch.float16, torch.bfloat16)
+    with torch.autocast(device_type=_model_device(model).type, enabled=False):
+        if prefix is not None:  # the caller's may have been run under autocast
+            prefix = _run_common_prefix(model, [_question_prompt(pairs) for pairs in sample], prefix.length)
+        flat = [pair for pairs in sample for pair in pairs]
+        scratch = [total for total, _ in score_encoded_pairs(model, flat, len(flat), pad_token_id)]
+        chosen = None
+        for name, score_batch in paths.items():
+            try:
+                shared = [total for row in score_batch(model, sample, pad_token_id, prefix) for total, _ in row]
+            except (TypeError, ValueError, AttributeError, NotImplementedError, IndexError, RuntimeError) as error:
+                logger.info("%s prompt sharing unavailable for %s (%s).", name, key[0], error)
+                continue
+            # fp32: batched and unbatched sums agree to ~1e-5 relative; a position or mask error moves them far more.
+            if all(abs(a - b) <= (0.1 + 1e-2 * abs(b) if half else 1e-4 + 1e-5 * abs(b)) for a, b in zip(shared, scratch)):
+                chosen = name
+                break
+            logger.warning("%s prompt sharing does not reproduce scoring from scratch on %s (%s attention); not used.",
+                           name, key[0], attention)
+    _SHARED_PATH_CHECKED[key] = chosen
+    return chosen
+
+
+def _batches(sizes: Sequence[int], lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Question indices grouped longest first, at most ``batch_size`` pairs per group (a question is never split)."""
+    order = sorted(range(len(sizes)), key=lambda q: lengths[q], reverse=True)
+    batches, current, current_pairs = [], [], 0
+    for q in order:
+        if current and current_pairs + sizes[q] > batch_size:
+            batches.append(current)
+            current, current_pairs = [], 0
+        current.append(q)
+        current_pairs += sizes[q]
+    if current:
+        batches.append(current)
+    return batches
+
+
 @torch.no_grad()
 def score_questions(
     model: PreTrainedModel,
@@ -271,36 +474,48 @@ def score_questions(
     batch_size: int = 16,
     pad_token_id: int = 0,
     share_prompt: bool = True,
+    autocast_dtype: torch.dtype | None = None,
 ) -> list[list[tuple[float, int]]]:
     """``(sum of option-token log-probs, number of option tokens)`` per option of each question.
 
-    With ``share_prompt`` (and a model whose cache allows it), each prompt is run once and its options on top of its
-    KV cache, about ``number of options`` times less work than scoring each (prompt, option) pair from scratch;
-    questions are batched by prompt length, up to ``batch_size`` pairs per batch. Otherwise, or if the model's
-    forward refuses the cache arguments, every pair is scored from scratch (:func:`score_encoded_pairs`).
+    With ``share_prompt`` (and a model whose cache allows it), each prompt is run once and its options on top of it,
+    about ``number of options`` times less work than scoring each (prompt, option) pair from scratch: the prefix
+    common to all prompts once for the call, then one forward pass per batch, each question's prompt and options
+    packed in one row under a 4D attention mask (:func:`_score_questions_packed`); models whose attention takes no
+    such mask use per-option KV caches (:func:`_score_questions_shared_prompt`). Questions are batched by length, up
+    to ``batch_size`` (prompt, option) pairs per batch. Otherwise, or if the model's forward refuses the arguments,
+    every pair is scored from scratch (:func:`score_encoded_pairs`), the reference the shared paths match.
+
+    ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the forward passes under ``torch.autocast``: faster matmuls on
+    hardware with bf16 units, at a small cost in precision (``bench/RESULTS.md``, "Scoring speed"); ``None``, the
+    default, keeps the model's own precision.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     longest = max((len(pair.input_ids) for pairs in encoded for pair in pairs), default=0)
-    if share_prompt and _supports_prompt_sharing(model, longest):
-        order = sorted(range(len(encoded)), key=lambda q: encoded[q][0].prompt_length, reverse=True)
-        batches, current, current_pairs = [], [], 0
-        for q in order:
-            if current and current_pairs + len(encoded[q]) > batch_size:
-                batches.append(current)
-                current, current_pairs = [], 0
-            current.append(q)
-            current_pairs += len(encoded[q])
-        if current:
-            batches.append(current)
+    if share_prompt and encoded and _supports_prompt_sharing(model, longest):
         results: list[list[tuple[float, int]] | None] = [None] * len(encoded)
         was_training = model.training
         model.eval()
         try:
-            for batch in batches:
-                for q, scores in zip(batch, _score_questions_shared_prompt(model, [encoded[q] for q in batch],
-                                                                          pad_token_id)):
-                    results[q] = scores
+            with _autocast(model, autocast_dtype):
+                prefix = _run_common_prefix(model, [_question_prompt(pairs) for pairs in encoded])
+                sizes = [len(pairs) for pairs in encoded]
+                packed_lengths = [len(pairs[0].input_ids) + sum(len(p.input_ids) - p.prompt_length for p in pairs[1:])
+                                  for pairs in encoded]
+                batches = _batches(sizes, packed_lengths, batch_size)
+                shortest = min(range(len(encoded)), key=lambda q: encoded[q][0].prompt_length)
+                sample = [encoded[q] for q in dict.fromkeys([batches[0][0], shortest])]
+                path = _shared_path(model, sample, pad_token_id, prefix)
+                if path is None:
+                    raise ValueError("no prompt-sharing path reproduces scoring from scratch on this model")
+                score_batch = _score_questions_packed
+                if path == "kv_cache":
+                    score_batch = _score_questions_shared_prompt
+                    batches = _batches(sizes, [pairs[0].prompt_length for pairs in encoded], batch_size)
+                for batch in batches:
+                    for q, scores in zip(batch, score_batch(model, [encoded[q] for q in batch], pad_token_id, prefix)):
+                        results[q] = scores
             return results  # type: ignore[return-value]
         except (TypeError, ValueError, AttributeError, NotImplementedError, IndexError) as error:
             logger.info("Prompt sharing unavailable for %s (%s); scoring every pair from scratch.",
@@ -308,7 +523,8 @@ def score_questions(
         finally:
             model.train(was_training)
     flat = [pair for pairs in encoded for pair in pairs]
-    totals = score_encoded_pairs(model, flat, batch_size=batch_size, pad_token_id=pad_token_id)
+    totals = score_encoded_pairs(model, flat, batch_size=batch_size, pad_token_id=pad_token_id,
+                                 autocast_dtype=autocast_dtype)
     per_question, cursor = [], 0
     for pairs in encoded:
         per_question.append(totals[cursor : cursor + len(pairs)])
