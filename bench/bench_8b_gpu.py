@@ -12,13 +12,19 @@ Each configuration loads a fresh model, resets the CUDA peak statistics, and run
 * ``gradient_ascent`` — :class:`GradientAscentTrainer` with ``recipes/gradient_ascent/llama31_8b_qlora.yaml``'s batch
   (4 questions = 12 rows) on the shipped SeeGULL-style sample (rows of realistic length), and again with every row
   padded to ``max_length`` 512 (the recipe's upper bound);
+* ``sft_same_tokens`` — a plain :class:`~trl.SFTTrainer` step on exactly the sequences of the ``gradient_ascent``
+  batch (its 12 forget/unknown/retain sequences, one per row): the baseline of the ratios below;
 * ``selective`` — :class:`SelectiveRelabelTrainer` with the selective recipe's batch (4 blocks of 256 tokens), hard
-  labels (TRL's fused LM head) and soft top-4 targets (full logits). The labels are random token ids: the relabel
-  step's output has the same shapes, and the cost does not depend on which tokens they are.
+  labels (TRL's fused LM head) and soft top-4 targets (the LM head in chunks at the labelled positions). The labels are
+  random token ids: the relabel step's output has the same shapes, and the cost does not depend on which tokens they
+  are.
 
 Reported per configuration: peak GPU memory allocated and reserved by PyTorch (``torch.cuda.max_memory_*``; the CUDA
 context adds a few hundred MB on top), and tokens/s = real (non-padding) tokens of the batch / median step time after
-the first step. Compare the peaks with the estimates written in the recipes.
+the first step. Compare the peaks with the estimates written in the recipes. Then, as ``bench_gradient_ascent.py`` does
+on CPU: the gradient-ascent step's time and peak allocated memory over the SFT step's (targets ≤ 1.35× and ≤ 1.2×),
+and its FLOP efficiency: the FLOPs its loss needs (counted from the model's shapes and the batch's positions by
+``bench_gradient_ascent.gradient_ascent_flops``) per second over the bf16 GEMM throughput measured in the same run.
 
     python bench/bench_8b_gpu.py [--steps 6] [--work_dir /tmp/llama31-8b-random] [--json results.json]
     python bench/bench_8b_gpu.py --smoke_test      # a tiny model of the same layout, CPU allowed: checks the script
@@ -54,6 +60,9 @@ LLAMA_31_8B_SHAPE = dict(
     rms_norm_eps=1e-5,
     tie_word_embeddings=False,
 )
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_gradient_ascent import gradient_ascent_flops, model_shapes  # noqa: E402  (the CPU benchmark's counter)
+
 SMOKE_SHAPE = dict(LLAMA_31_8B_SHAPE, hidden_size=64, intermediate_size=224, num_hidden_layers=2, num_attention_heads=4,
                    num_key_value_heads=1, max_position_embeddings=1024)
 GA_BATCH, GA_MAX_LENGTH = 4, 512  # recipes/gradient_ascent/llama31_8b_qlora.yaml
@@ -105,6 +114,7 @@ class StepMeter:
         self.durations: list[float] = []
         self.tokens: list[int] = []
         self.positions: list[int] = []  # padded batch size, rows x length: what the GPU computes
+        self.batches: list[dict] = []  # masks of each batch, to count the FLOPs its loss needs
         self.cuda = cuda
         self._collator = collator
 
@@ -129,6 +139,7 @@ class StepMeter:
         batch = self._collator(features)
         self.tokens.append(int(batch["attention_mask"].sum()))
         self.positions.append(batch["attention_mask"].numel())
+        self.batches.append({key: batch[key] for key in ("attention_mask", "loss_mask") if key in batch})
         return batch
 
     def tokens_per_second(self) -> float:
@@ -191,7 +202,23 @@ def run_configuration(name: str, model_path: Path, tokenizer, steps: int, cuda: 
         dataloader_num_workers=0, seed=0,
     )
     rows_needed = GA_BATCH * (steps + 1)
-    if name.startswith("gradient_ascent"):
+    if name == "sft_same_tokens":
+        import datasets
+        from trl import SFTConfig, SFTTrainer
+
+        paired = gradient_ascent_dataset(tokenizer, rows_needed)
+        flat = datasets.Dataset.from_list(
+            [{"input_ids": row[f"{group}_input_ids"]} for row in paired for group in ("forget", "unknown", "retain")]
+        )
+        trainer = SFTTrainer(
+            model=model, args=SFTConfig(per_device_train_batch_size=3 * GA_BATCH, max_length=GA_MAX_LENGTH,
+                                        train_sampling_strategy="sequential", **common),
+            train_dataset=flat, processing_class=tokenizer, peft_config=get_peft_config(model_args),
+        )  # fmt: skip
+        meter = StepMeter(trainer.data_collator, cuda)
+        trainer.data_collator = meter.collate
+        trainer.add_callback(meter.callback)
+    elif name.startswith("gradient_ascent"):
         from geounlearn_trl.trainers.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
 
         padded = name.endswith("padded_512")
@@ -199,7 +226,8 @@ def run_configuration(name: str, model_path: Path, tokenizer, steps: int, cuda: 
             pad_token_id=tokenizer.pad_token_id, pad_to_multiple_of=GA_MAX_LENGTH if padded else None
         )
         meter = StepMeter(collator, cuda)
-        args = GradientAscentConfig(per_device_train_batch_size=GA_BATCH, max_length=GA_MAX_LENGTH, **common)
+        args = GradientAscentConfig(per_device_train_batch_size=GA_BATCH, max_length=GA_MAX_LENGTH,
+                                    train_sampling_strategy="sequential", **common)
         trainer = GradientAscentTrainer(
             model=model, args=args, train_dataset=gradient_ascent_dataset(tokenizer, rows_needed),
             processing_class=tokenizer, peft_config=get_peft_config(model_args), data_collator=meter.collate,
@@ -226,6 +254,10 @@ def run_configuration(name: str, model_path: Path, tokenizer, steps: int, cuda: 
             callbacks=[meter.callback],
         )
     trainer.train()
+    flops = None
+    if name.startswith("gradient_ascent"):
+        shapes = model_shapes(trainer.model)
+        flops = statistics.median(gradient_ascent_flops(shapes, b) for b in meter.batches[1 : len(meter.durations)])
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     result = {
         "configuration": name,
@@ -238,12 +270,32 @@ def run_configuration(name: str, model_path: Path, tokenizer, steps: int, cuda: 
         "peak_allocated_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan"),
         "peak_reserved_gib": torch.cuda.max_memory_reserved() / 2**30 if cuda else float("nan"),
         "losses_finite": all(map(lambda value: value == value and abs(value) != float("inf"), losses)),
+        "flops_needed": flops,
     }
     del trainer, model
     gc.collect()
     if cuda:
         torch.cuda.empty_cache()
     return result
+
+
+def gemm_throughput(cuda: bool, size: int, repeats: int = 5) -> float:
+    """Best-of-``repeats`` GEMM throughput (GFLOP/s): bf16 on CUDA (the precision the recipes train in), else fp32."""
+    import torch
+
+    device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    best = float("inf")
+    for _ in range(repeats + 1):
+        if cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        a @ b
+        if cuda:
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -282,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     work_dir = Path(args.work_dir + ("-smoke" if args.smoke_test else ""))
     model_path = build_random_model(work_dir, shape, tokenizer, "cuda" if cuda else "cpu")
 
-    configurations = ["gradient_ascent", "gradient_ascent_padded_512", "selective_hard", "selective_soft"]
+    configurations = ["gradient_ascent", "sft_same_tokens", "gradient_ascent_padded_512", "selective_hard",
+                      "selective_soft"]
     results = []
     for name in args.only or configurations:
         print(f"\n=== {name} ===", flush=True)
@@ -301,6 +354,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['tokens_per_second']:>10.0f}{row['weights_gib']:>13.2f}{row['peak_allocated_gib']:>16.2f}"
             f"{row['peak_reserved_gib']:>19.2f}"
         )
+    gemm = gemm_throughput(cuda, 256 if args.smoke_test else 8192)
+    print(f"GEMM throughput ({'bf16 8192^3' if cuda else 'fp32 256^3, smoke test'}): {gemm:.0f} GFLOP/s")
+    named = {row["configuration"]: row for row in results}
+    if "gradient_ascent" in named:
+        ga = named["gradient_ascent"]
+        efficiency = ga["flops_needed"] / ga["step_seconds_median"] / 1e9 / gemm
+        print(f"gradient_ascent FLOP efficiency: {efficiency:.0%} of the GEMM throughput "
+              f"({ga['flops_needed'] / 1e12:.2f} TFLOP needed per step; target >= 50%)")
+        if "sft_same_tokens" in named:
+            sft = named["sft_same_tokens"]
+            print(f"gradient_ascent / sft_same_tokens: time {ga['step_seconds_median'] / sft['step_seconds_median']:.2f}x "
+                  f"(target <= 1.35x), peak allocated {ga['peak_allocated_gib'] / sft['peak_allocated_gib']:.2f}x "
+                  "(target <= 1.2x)")
+        for row in results:
+            row["gemm_gflops"] = gemm
     if not all(row["losses_finite"] for row in results):
         print("WARNING: a configuration logged a non-finite loss", file=sys.stderr)
     if args.json:

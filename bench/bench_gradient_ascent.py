@@ -1,14 +1,23 @@
-"""Benchmark: GradientAscentTrainer vs plain SFTTrainer, and the memory cost of the reference model.
+"""Benchmark: a GradientAscentTrainer step vs a plain SFTTrainer step on the embedded Gemma 3 270M, LoRA, CPU.
 
-On the embedded SmolLM2-135M-Instruct with LoRA, measured in one run:
+Measured in one run, on the same tokens (``--batch_size`` questions: forget, unknown and retain sequences, 3·B rows;
+the SFT step trains on exactly those 3·B sequences, one per row):
 
-1. step time: one GradientAscentTrainer step over B questions (3·B sequences: forget, unknown, retain, plus the
-   reference forward on the B retain rows) vs one plain SFTTrainer step over the same 3·B sequences. Target ≤ 1.5×.
-2. peak memory (peak resident set, VmHWM, each configuration in a fresh subprocess): gradient ascent with no reference term
-   (kl_weight 0), with the adapter-disabled reference, and with a frozen reference copy. Target: the adapter-disabled
-   reference costs < 10% extra.
+1. **step time**: the steps of both trainers interleaved in one process (GA, SFT, then SFT, GA, ...), each a full
+   Trainer step (``training_step``: forward, loss, backward; gradient clipping; optimizer and scheduler step), with a
+   matmul probe (fp32 GEMM, ``--gemm_size``³) between them; medians after the first (warm-up) round. Target: the GA
+   step ≤ 1.35× the SFT step.
+2. **FLOP efficiency** of the GA step: the FLOPs the loss needs, counted from the model's shapes and the batch's
+   token positions (see :func:`gradient_ascent_flops`), over the step's time, divided by the GEMM throughput measured in
+   the same run. Target ≥ 50%.
+3. **peak memory**: peak resident set (VmHWM) of each configuration in a fresh subprocess (load the model, build the
+   trainer, run ``--memory_steps`` steps): the SFT step, the GA step (adapter-disabled reference), and for the
+   reference's cost GA without a KL term and with a frozen reference copy. Targets: GA ≤ 1.2× SFT, and < 4 GB.
 
-    python bench/bench_gradient_ascent.py [--steps 6] [--batch_size 8]
+``--full_logits`` adds the loss as computed before issue 12 (the whole ``(3B, L, vocab)`` logits, log-softmax over
+every position read) to the timing and the memory runs, for a before/after comparison (peak ~9 GB on Gemma).
+
+    python bench/bench_gradient_ascent.py [--steps 5] [--batch_size 8] [--prompt_style options|cloze] [--full_logits]
 """
 
 from __future__ import annotations
@@ -25,132 +34,382 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+MODEL = "gemma-3-270m"
+LORA_R = 16
 
 
-def build_data(tokenizer, batch_size: int, steps: int):
+def build_data(tokenizer, batch_size: int, rounds: int, prompt_style: str):
+    """Paired rows for ``rounds`` steps from the shipped en sample, and the same sequences one per row for SFT."""
     import datasets
 
     from geounlearn_trl.mcq import load_mcq
-    from geounlearn_trl.unlearn_data import build_gradient_ascent_dataset, load_retain, sample_mcq_path, sample_retain_path
+    from geounlearn_trl.prompting import wants_chat_template
+    from geounlearn_trl.unlearn_data import (
+        build_gradient_ascent_dataset,
+        load_retain,
+        sample_mcq_path,
+        sample_retain_path,
+    )
 
-    rows = batch_size * (steps + 2)
+    rows = batch_size * rounds
     mcq = load_mcq(sample_mcq_path("en"))
     mcq = datasets.concatenate_datasets([mcq] * (rows // len(mcq) + 1)).select(range(rows))
-    return build_gradient_ascent_dataset(mcq, load_retain(sample_retain_path("en")), tokenizer, "en", 0, True, 128)
-
-
-class StepTimer:
-    def __init__(self):
-        from transformers import TrainerCallback
-
-        timer = self
-        self.durations: list[float] = []
-
-        class Callback(TrainerCallback):
-            def on_step_begin(self, args, state, control, **kwargs):
-                timer.start = time.perf_counter()
-
-            def on_step_end(self, args, state, control, **kwargs):
-                timer.durations.append(time.perf_counter() - timer.start)
-
-        self.callback = Callback()
-
-    def median_after_warmup(self) -> float:
-        return statistics.median(self.durations[1:])
+    paired = build_gradient_ascent_dataset(
+        mcq, load_retain(sample_retain_path("en")), tokenizer, "en", 0, wants_chat_template(tokenizer, None), 256,
+        prompt_style=prompt_style,
+    )  # fmt: skip
+    flat = datasets.Dataset.from_list(
+        [{"input_ids": row[f"{g}_input_ids"]} for row in paired for g in ("forget", "unknown", "retain")]
+    )
+    return paired, flat
 
 
 def lora():
     from peft import LoraConfig
 
-    return LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
+    return LoraConfig(r=LORA_R, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
 
 
-def time_steps(batch_size: int, steps: int) -> dict:
-    """Median step time of both trainers over the same tokens, interleaved in one process."""
-    import datasets
-    from trl import ModelConfig, SFTConfig, SFTTrainer
+def common_args(steps: int) -> dict:
+    return {"max_steps": steps, "report_to": "none", "use_cpu": True, "save_strategy": "no", "logging_steps": 10_000,
+            "learning_rate": 1e-5, "bf16": False, "gradient_checkpointing": False, "disable_tqdm": True,
+            "train_sampling_strategy": "sequential", "dataloader_num_workers": 0, "seed": 0}
+
+
+def full_logits_trainer_class():
+    """GradientAscentTrainer with the loss as computed before issue 12: the policy's and the reference's whole logits."""
+    import torch.nn.functional as F
+
+    from geounlearn_trl.trainers.gradient_ascent import (
+        FORGET,
+        RETAIN,
+        UNKNOWN,
+        GradientAscentTrainer,
+    )
+
+    class FullLogitsGradientAscentTrainer(GradientAscentTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
+            mask = inputs["loss_mask"][:, 1:].bool()
+            rows = logits.size(0) // 3
+
+            def nll(group):
+                part = slice(group * rows, (group + 1) * rows)
+                group_mask = mask[part]
+                lp = logits[part, :-1][group_mask].float().log_softmax(-1)
+                lp = lp.gather(-1, inputs["input_ids"][part, 1:][group_mask].unsqueeze(-1)).squeeze(-1)
+                return -lp.sum() / group_mask.sum()
+
+            retain = slice(RETAIN * rows, (RETAIN + 1) * rows)
+            with torch_no_grad(), self._reference_context(model):
+                reference = self.ref_model if self.ref_model is not None else model
+                ref_logits = reference(input_ids=inputs["input_ids"][retain],
+                                       attention_mask=inputs["attention_mask"][retain], use_cache=False).logits
+            kl = F.kl_div(logits[retain, :-1][mask[retain]].float().log_softmax(-1),
+                          ref_logits[:, :-1][mask[retain]].float().log_softmax(-1),
+                          log_target=True, reduction="none").sum(-1).mean()  # fmt: skip
+            a = self.args
+            return a.kl_weight * kl - a.unlearn_weight * nll(FORGET) + a.unk_weight * nll(UNKNOWN)
+
+    return FullLogitsGradientAscentTrainer
+
+
+def torch_no_grad():
+    import torch
+
+    return torch.no_grad()
+
+
+def make_trainer(kind: str, model, tokenizer, paired, flat, batch_size: int, steps: int, ref_model=None):
+    from trl import SFTConfig, SFTTrainer
+
+    from geounlearn_trl.trainers.gradient_ascent import (
+        GradientAscentConfig,
+        GradientAscentTrainer,
+    )
+
+    common = common_args(steps)
+    if kind == "sft":
+        args = SFTConfig(output_dir="/tmp/bench-sft", per_device_train_batch_size=3 * batch_size, max_length=None,
+                         **common)  # fmt: skip
+        return SFTTrainer(model=model, args=args, train_dataset=flat, processing_class=tokenizer, peft_config=lora())
+    trainer_class = full_logits_trainer_class() if kind == "full_logits" else GradientAscentTrainer
+    args = GradientAscentConfig(
+        output_dir=f"/tmp/bench-{kind}", per_device_train_batch_size=batch_size, forget_nll_ceiling=None,
+        kl_weight=0.0 if kind == "no_reference" else 1.0, **common,
+    )  # fmt: skip
+    return trainer_class(model=model, ref_model=ref_model, args=args, train_dataset=paired, processing_class=tokenizer,
+                         peft_config=lora())
+
+
+def batch_for(trainer, kind: str, step: int, batch_size: int) -> dict:
+    """The collated batch of round ``step``: paired rows [step·B, (step+1)·B) or their 3·B sequences."""
+    rows = 3 * batch_size if kind == "sft" else batch_size
+    features = [trainer.train_dataset[i] for i in range(step * rows, (step + 1) * rows)]
+    return trainer._prepare_inputs(trainer.data_collator(features))
+
+
+def trainer_step(trainer, batch: dict) -> float:
+    """One optimizer step as the Trainer's loop does it (no accumulation), in seconds."""
+    import torch
+
+    model = trainer.model_wrapped
+    model.train()
+    start = time.perf_counter()
+    trainer.training_step(model, batch)
+    trainer.accelerator.clip_grad_norm_(trainer.model.parameters(), trainer.args.max_grad_norm)
+    trainer.optimizer.step()
+    trainer.lr_scheduler.step()
+    trainer.optimizer.zero_grad(set_to_none=True)
+    trainer.state.global_step += 1
+    torch.cuda.synchronize() if torch.cuda.is_available() else None
+    return time.perf_counter() - start
+
+
+def gemm_throughput(size: int, repeats: int = 3) -> float:
+    """Best-of-``repeats`` fp32 GEMM throughput (GFLOP/s) of a ``size``³ product, on the threads torch uses."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+# --- counting the FLOPs a step needs -----------------------------------------------------------------------------------
+
+
+def model_shapes(model) -> dict:
+    """Linear-layer shapes of the decoder (frozen weights, LoRA adapters), attention sizes, and the LM head."""
+    from torch import nn
+
+    from geounlearn_trl.trainers.logprobs import causal_lm
+
+    base = causal_lm(model)
+    head = base.get_output_embeddings()
+    frozen, adapters = 0, 0
+    for name, module in base.named_modules():
+        if module is head:
+            continue
+        if hasattr(module, "lora_A") and hasattr(module, "base_layer"):
+            frozen += module.in_features * module.out_features
+            for adapter in module.lora_A:
+                adapters += module.r[adapter] * (module.in_features + module.out_features)
+        elif type(module) is nn.Linear and "lora_" not in name and not name.endswith("base_layer"):
+            frozen += module.in_features * module.out_features
+    config = base.config.get_text_config()
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    return {"frozen_macs": frozen, "adapter_macs": adapters, "layers": config.num_hidden_layers,
+            "heads": config.num_attention_heads, "head_dim": head_dim, "hidden": head.in_features,
+            "vocab": head.out_features, "window": getattr(config, "sliding_window", None)}  # fmt: skip
+
+
+def body_flops(shapes: dict, attention_mask, backward: bool, real_only: bool) -> float:
+    """Decoder FLOPs over a batch: ``2·MACs`` per position for the linear layers, ``4·heads·head_dim`` per (query, key)
+    pair for attention (causal, sliding window ignored when longer than the rows). Backward: the input gradients through
+    the frozen weights (as many FLOPs as their forward), twice the adapters' forward (input and weight gradients),
+    twice the attention's forward. ``real_only``: count the non-padding positions only, else every padded position."""
+    positions = int(attention_mask.sum()) if real_only else attention_mask.numel()
+    lengths = attention_mask.sum(-1) if real_only else attention_mask.new_full((attention_mask.size(0),), attention_mask.size(1))
+    pairs = float(sum(int(n) * (int(n) + 1) // 2 for n in lengths))  # causal (query, key) pairs per layer
+    linear = 2.0 * shapes["frozen_macs"] * positions
+    adapters = 2.0 * shapes["adapter_macs"] * positions
+    attention = 4.0 * shapes["heads"] * shapes["head_dim"] * pairs * shapes["layers"]
+    if not backward:
+        return linear + adapters + attention
+    return 2 * linear + 3 * adapters + 3 * attention
+
+
+def gradient_ascent_flops(shapes: dict, batch: dict, real_only: bool = False) -> float:
+    """FLOPs the gradient-ascent loss needs for one step (LoRA, adapter-disabled reference):
+
+    * the policy body, forward and backward, over the batch (3·B rows);
+    * the LM head (``2·H·V`` per position, forward, and as much again for the input gradient) on the answer tokens of
+      the forget and unknown rows and on the retain tokens, plus the reference's head (forward) on the retain tokens;
+    * the reference body, forward only, on the retain rows (cut to their longest row).
+    """
+    attention = batch["attention_mask"]
+    rows = attention.size(0) // 3
+    retain = attention[2 * rows :]
+    retain = retain[:, : max(int(retain.sum(-1).max()), 1)]
+    answers = int(batch["loss_mask"][: 2 * rows, 1:].sum())
+    kl_positions = int(batch["loss_mask"][2 * rows :, 1:].sum())
+    head = 2.0 * shapes["hidden"] * shapes["vocab"]
+    return (body_flops(shapes, attention, True, real_only) + body_flops(shapes, retain, False, real_only)
+            + head * (2 * answers + 3 * kl_positions))  # fmt: skip
+
+
+def sft_flops(shapes: dict, batch: dict, real_only: bool = False) -> float:
+    """FLOPs a language-modelling SFT step needs: body forward/backward, head forward and input gradient at every
+    labelled position."""
+    labelled = int((batch["labels"][:, 1:] != -100).sum())
+    return body_flops(shapes, batch["attention_mask"], True, real_only) + 4.0 * shapes["hidden"] * shapes["vocab"] * labelled
+
+
+# --- timing -------------------------------------------------------------------------------------------------------------
+
+
+def time_steps(args) -> dict:
+    """Interleaved steps of every trainer in one process on the same tokens, with GEMM probes between them."""
+    from trl import ModelConfig
 
     from geounlearn_trl.models import load_model_and_tokenizer
-    from geounlearn_trl.trainers.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
 
-    model_args = ModelConfig(model_name_or_path="smollm2-135m-instruct")
-    model, tokenizer = load_model_and_tokenizer(model_args)
-    paired = build_data(tokenizer, batch_size, steps)
-    # The SFT run sees exactly the same sequences, one per row, 3·B rows per step.
-    flat = datasets.Dataset.from_list(
-        [{"input_ids": row[f"{g}_input_ids"]} for row in paired for g in ("forget", "unknown", "retain")]
-    )
-    common = dict(max_steps=steps, report_to="none", use_cpu=True, save_strategy="no", logging_steps=10_000,
-                  learning_rate=1e-5, bf16=False, gradient_checkpointing=False, disable_tqdm=True)
-    ga_timer, sft_timer = StepTimer(), StepTimer()
-    ga = GradientAscentTrainer(
-        model=model, args=GradientAscentConfig(output_dir="/tmp/bench-ga", per_device_train_batch_size=batch_size, **common),
-        train_dataset=paired, processing_class=tokenizer, peft_config=lora(), callbacks=[ga_timer.callback],
-    )
-    ga.train()
-    base = ga.model.unload()  # drop the adapter: the SFT run starts from the same base weights with a fresh one
-    sft = SFTTrainer(
-        model=base, args=SFTConfig(output_dir="/tmp/bench-sft", per_device_train_batch_size=3 * batch_size,
-                                   max_length=None, **common),
-        train_dataset=flat, processing_class=tokenizer, peft_config=lora(), callbacks=[sft_timer.callback],
-    )
-    sft.train()
-    tokens = sum(len(r["input_ids"]) for r in flat.select(range(3 * batch_size)))
-    return {"ga_step_s": ga_timer.median_after_warmup(), "sft_step_s": sft_timer.median_after_warmup(),
-            "tokens_per_step": tokens}
+    kinds = ["gradient_ascent", "sft"] + (["full_logits"] if args.full_logits else [])
+    model_args = ModelConfig(model_name_or_path=args.model)
+    trainers, tokenizer, data = {}, None, None
+    for kind in kinds:
+        model, tokenizer = load_model_and_tokenizer(model_args)
+        if data is None:
+            data = build_data(tokenizer, args.batch_size, args.steps, args.prompt_style)
+        trainers[kind] = make_trainer(kind, model, tokenizer, *data, args.batch_size, args.steps)
+        trainers[kind].create_optimizer_and_scheduler(num_training_steps=args.steps)
+        trainers[kind].current_gradient_accumulation_steps = 1  # set by the Trainer's loop, read by training_step
+    durations = {kind: [] for kind in kinds}
+    gemm = []
+    for step in range(args.steps):
+        order = kinds if step % 2 == 0 else kinds[::-1]
+        for kind in order:
+            gemm.append(gemm_throughput(args.gemm_size))
+            batch = batch_for(trainers[kind], kind, step, args.batch_size)
+            durations[kind].append(trainer_step(trainers[kind], batch))
+            print(f"  round {step + 1}: {kind} {durations[kind][-1]:.2f} s (GEMM {gemm[-1]:.0f} GFLOP/s)", flush=True)
+        gemm.append(gemm_throughput(args.gemm_size))
+    shapes = model_shapes(trainers["gradient_ascent"].model)
+    ga_batches = [batch_for(trainers["gradient_ascent"], "gradient_ascent", s, args.batch_size) for s in range(1, args.steps)]
+    sft_batches = [batch_for(trainers["sft"], "sft", s, args.batch_size) for s in range(1, args.steps)]
+    return {
+        "step_s": {kind: statistics.median(values[1:]) for kind, values in durations.items()},
+        "all_step_s": durations,
+        "gemm_gflops": statistics.median(gemm),
+        "ga_flops": statistics.median(gradient_ascent_flops(shapes, b) for b in ga_batches),
+        "ga_flops_real": statistics.median(gradient_ascent_flops(shapes, b, real_only=True) for b in ga_batches),
+        "sft_flops": statistics.median(sft_flops(shapes, b) for b in sft_batches),
+        "tokens": statistics.median(int(b["attention_mask"].sum()) for b in ga_batches),
+        "positions": statistics.median(b["attention_mask"].numel() for b in ga_batches),
+        "answer_tokens": statistics.median(int(b["loss_mask"][: 2 * args.batch_size, 1:].sum()) for b in ga_batches),
+        "kl_tokens": statistics.median(int(b["loss_mask"][2 * args.batch_size :, 1:].sum()) for b in ga_batches),
+        "threads": __import__("torch").get_num_threads(),
+    }
 
 
-def peak_memory_child(mode: str, batch_size: int, steps: int) -> None:
-    """Run a few GA steps in this (fresh) process and print its peak RSS in MiB."""
+# --- memory -------------------------------------------------------------------------------------------------------------
+
+
+def peak_rss_mib() -> float:
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child would report its parent's peak.
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
+def memory_child(kind: str, args) -> None:
+    """Train ``--memory_steps`` steps of one configuration in this fresh process; print its peak RSS in MiB.
+
+    Every configuration, the SFT baseline included, runs with the malloc setting our trainers apply on CPU
+    (:mod:`geounlearn_trl.trainers.cpu_memory`), unless ``--default_malloc``: the comparison is of the steps.
+    """
     from trl import ModelConfig
 
     from geounlearn_trl.models import load_model, load_model_and_tokenizer
-    from geounlearn_trl.trainers.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
+    from geounlearn_trl.trainers import cpu_memory
 
-    model_args = ModelConfig(model_name_or_path="smollm2-135m-instruct")
+    if not args.default_malloc:
+        cpu_memory.return_large_frees_to_os()
+    else:
+        cpu_memory.return_large_frees_to_os = lambda *a, **k: False  # the trainers' call becomes a no-op
+
+    model_args = ModelConfig(model_name_or_path=args.model)
     model, tokenizer = load_model_and_tokenizer(model_args)
-    ref_model = load_model(model_args) if mode == "frozen_copy" else None
-    args = GradientAscentConfig(
-        output_dir=f"/tmp/bench-mem-{mode}", per_device_train_batch_size=batch_size, max_steps=steps, report_to="none",
-        use_cpu=True, save_strategy="no", kl_weight=0.0 if mode == "no_reference" else 1.0, disable_tqdm=True,
-    )
-    GradientAscentTrainer(model=model, ref_model=ref_model, args=args, train_dataset=build_data(tokenizer, batch_size, steps),
-                          processing_class=tokenizer, peft_config=lora()).train()
-    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child would report its parent's peak.
-    with open("/proc/self/status", encoding="ascii") as status:
-        peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    print(json.dumps({"mode": mode, "peak_rss_mib": peak_kib / 1024}))
+    ref_model = load_model(model_args) if kind == "frozen_copy" else None  # LoRA policy, reference a frozen copy
+    loaded = peak_rss_mib()
+    paired, flat = build_data(tokenizer, args.batch_size, args.memory_steps, args.prompt_style)
+    trainer = make_trainer(kind, model, tokenizer, paired, flat, args.batch_size, args.memory_steps, ref_model=ref_model)
+    trainer.train()
+    print(json.dumps({"kind": kind, "peak_rss_mib": peak_rss_mib(), "loaded_rss_mib": loaded}))
 
 
-def peak_memory(mode: str, batch_size: int, steps: int) -> float:
-    output = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--batch_size", str(batch_size), "--steps", str(steps)],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])["peak_rss_mib"]
+def peak_memory(kind: str, args) -> dict:
+    command = [sys.executable, __file__, "--child", kind, "--batch_size", str(args.batch_size), "--memory_steps",
+               str(args.memory_steps), "--prompt_style", args.prompt_style, "--model", args.model]  # fmt: skip
+    command += ["--default_malloc"] if args.default_malloc else []
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return "uptime unavailable"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=6)
-    parser.add_argument("--batch_size", type=int, default=8)
-    parser.add_argument("--child", choices=["no_reference", "adapter_disabled", "frozen_copy"])
+    parser.add_argument("--steps", type=int, default=5, help="Timed rounds (the first is warm-up).")
+    parser.add_argument("--batch_size", type=int, default=8, help="Questions per step (3x as many sequences).")
+    parser.add_argument("--prompt_style", default="options", choices=["options", "cloze"])
+    parser.add_argument("--model", default=MODEL)
+    parser.add_argument("--memory_steps", type=int, default=2)
+    parser.add_argument("--gemm_size", type=int, default=2048)
+    parser.add_argument("--full_logits", action="store_true", help="Also the pre-issue-12 full-logits loss.")
+    parser.add_argument("--skip_memory", action="store_true")
+    parser.add_argument("--default_malloc", action="store_true",
+                        help="Memory runs with glibc's default (dynamic) mmap threshold, as a plain SFTTrainer has it.")
+    parser.add_argument("--memory_only", nargs="*", default=None, help="Only these memory configurations, no timing.")
+    parser.add_argument("--child", choices=["sft", "gradient_ascent", "no_reference", "frozen_copy", "full_logits"])
     args = parser.parse_args()
     if args.child:
-        peak_memory_child(args.child, args.batch_size, 2)
+        memory_child(args.child, args)
         return
-    memory = {mode: peak_memory(mode, args.batch_size, 2) for mode in ("no_reference", "adapter_disabled", "frozen_copy")}
-    timing = time_steps(args.batch_size, args.steps)
-    ratio = timing["ga_step_s"] / timing["sft_step_s"]
-    print(f"embedded SmolLM2-135M, LoRA r=16, CPU, {args.batch_size} questions/step "
-          f"({timing['tokens_per_step']} tokens in {3 * args.batch_size} sequences), median of {args.steps - 1} steps")
-    print(f"  GradientAscentTrainer step: {timing['ga_step_s']:.2f} s   SFTTrainer step (same tokens): "
-          f"{timing['sft_step_s']:.2f} s   ratio {ratio:.2f}x (target <= 1.5x)")
-    base = memory["no_reference"]
-    for mode in ("adapter_disabled", "frozen_copy"):
-        extra = memory[mode] / base - 1
-        print(f"  peak RSS {mode:>16}: {memory[mode]:.0f} MiB  (+{extra:.1%} vs no reference term, {base:.0f} MiB)")
-    print(f"  adapter-disabled reference costs {memory['adapter_disabled'] / base - 1:.1%} extra (target < 10%)")
+    if args.steps < 2:
+        parser.error("--steps must be at least 2 (the first round is warm-up)")
+    print(f"start: {uptime()}", flush=True)
+    memory = {}
+    if not args.skip_memory:
+        kinds = ["sft", "gradient_ascent", "no_reference", "frozen_copy"] + (["full_logits"] if args.full_logits else [])
+        for kind in args.memory_only or kinds:
+            memory[kind] = peak_memory(kind, args)
+            print(f"  peak RSS {kind}: {memory[kind]['peak_rss_mib']:.0f} MiB", flush=True)
+    if args.memory_only is not None:
+        return
+    timing = time_steps(args)
+    print(f"end: {uptime()}")
+
+    step, gemm = timing["step_s"], timing["gemm_gflops"]
+    ratio = step["gradient_ascent"] / step["sft"]
+    efficiency = timing["ga_flops"] / step["gradient_ascent"] / 1e9 / gemm
+    efficiency_real = timing["ga_flops_real"] / step["gradient_ascent"] / 1e9 / gemm
+    print(f"\nembedded {args.model}, LoRA r={LORA_R} all-linear, CPU ({timing['threads']} threads), {args.batch_size} "
+          f"questions/step, {args.prompt_style} prompts: {timing['tokens']:.0f} tokens in {3 * args.batch_size} "
+          f"sequences ({timing['positions']:.0f} padded positions; {timing['answer_tokens']:.0f} answer tokens, "
+          f"{timing['kl_tokens']:.0f} KL positions), median of {args.steps - 1} interleaved rounds")  # fmt: skip
+    print(f"  GEMM throughput (fp32 {args.gemm_size}^3, median of the probes): {gemm:.0f} GFLOP/s")
+    for kind in step:
+        print(f"  {kind:>16} step: {step[kind]:.2f} s   (all: {', '.join(f'{d:.2f}' for d in timing['all_step_s'][kind])})")
+    print(f"  time ratio GA / SFT: {ratio:.2f}x (target <= 1.35x)")
+    print(f"  GA FLOPs needed: {timing['ga_flops'] / 1e12:.3f} TFLOP over padded positions "
+          f"({timing['ga_flops_real'] / 1e12:.3f} over real tokens); SFT step: {timing['sft_flops'] / 1e12:.3f} TFLOP")
+    print(f"  GA FLOP efficiency: {efficiency:.0%} of the GEMM throughput (target >= 50%); "
+          f"{efficiency_real:.0%} counting real tokens only")  # fmt: skip
+    if "full_logits" in step:
+        print(f"  full-logits (pre-issue-12) GA step: {step['full_logits']:.2f} s, "
+              f"{step['full_logits'] / step['gradient_ascent']:.2f}x the GA step now")
+    if memory:
+        sft, ga = memory["sft"]["peak_rss_mib"], memory["gradient_ascent"]["peak_rss_mib"]
+        print(f"  peak RSS (VmHWM, fresh process, {args.memory_steps} steps; model loaded at "
+              f"{memory['gradient_ascent']['loaded_rss_mib']:.0f} MiB):")
+        for kind, values in memory.items():
+            print(f"    {kind:>16}: {values['peak_rss_mib']:.0f} MiB")
+        print(f"  memory ratio GA / SFT: {ga / sft:.2f}x (target <= 1.2x); GA peak {ga / 1024:.2f} GiB (target < 4 GB)")
+        base = memory["no_reference"]["peak_rss_mib"]
+        print(f"  adapter-disabled reference: +{ga / base - 1:.1%}, frozen copy: "
+              f"+{memory['frozen_copy']['peak_rss_mib'] / base - 1:.1%} vs no KL term")
 
 
 if __name__ == "__main__":

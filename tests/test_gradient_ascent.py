@@ -311,13 +311,14 @@ def test_lora_reference_forward_runs_without_dropout(tmp_path, tokenizer):
     with torch.no_grad():
         assert not torch.equal(policy(input_ids=ids, attention_mask=mask).logits,
                                policy(input_ids=ids, attention_mask=mask).logits), "dropout is not active"  # fmt: skip
-    first = trainer._reference_logits(policy, ids, mask)
-    second = trainer._reference_logits(policy, ids, mask)
+    first = trainer._reference_hidden(policy, ids, mask)
+    second = trainer._reference_hidden(policy, ids, mask)
     assert torch.equal(first, second)
     assert all(module.training for module in policy.modules())
     policy.eval()
     with torch.no_grad(), policy.disable_adapter():
         base = policy(input_ids=ids, attention_mask=mask).logits
+        first = policy.get_base_model().lm_head(first)  # the reference's hidden states are the base model's
     torch.testing.assert_close(first, base, rtol=0, atol=1e-6)
 
 

@@ -42,7 +42,8 @@ def test_original_flags_on_tiny_model(tmp_path, tiny_model_dir):
     assert config["model"]["model_name_or_path"] == tiny_model_dir and config["script"]["language"] == "hi"
     log = json.loads((logs / "training_log.json").read_text())
     steps = [entry for entry in log["log_history"] if "unlearn_nll" in entry]
-    assert len(steps) == 2 and all(entry["kl"] >= 0 for entry in steps)
+    # Step 1 starts from a zero adapter (policy = reference): KL 0 up to the rounding of the fused computation.
+    assert len(steps) == 2 and all(entry["kl"] >= -1e-6 for entry in steps)
 
 
 def test_stop_reason_is_saved_in_training_log(tmp_path, tiny_model_dir):
@@ -112,7 +113,9 @@ def test_load_in_4bit_trains_bitsandbytes_layers(tmp_path, tokenizer, monkeypatc
     assert all(".base_layer" in name for name in seen["linear4bit"]), seen
     assert seen["plain_linear"] == [] and seen["repacked"] == [], seen
     steps = [entry for entry in json.loads((out / "training_log.json").read_text())["log_history"] if "kl" in entry]
-    assert steps[0]["kl"] == 0.0  # the adapter starts at zero: bit-identical logits, same kernels
+    # The adapter starts at zero: the same kernels (no repacking, asserted above) give KL 0 up to the rounding of
+    # batches of other shapes (the reference runs on the retain rows alone, cut to their longest).
+    assert abs(steps[0]["kl"]) < 1e-6
 
 
 TRUTHFULQA_ROWS = [
@@ -269,7 +272,7 @@ def test_embedded_model_4bit_qlora_with_original_flags(tmp_path, shared_data):
     steps = [entry for entry in log["log_history"] if "unlearn_nll" in entry]
     assert len(steps) == 3
     for entry in steps:
-        assert 0 < entry["unlearn_nll"] < 30 and 0 < entry["unk_nll"] < 30 and 0 <= entry["kl"] < 1
+        assert 0 < entry["unlearn_nll"] < 30 and 0 < entry["unk_nll"] < 30 and -1e-6 <= entry["kl"] < 1
     assert steps[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # adapter starts at zero: model == reference
     adapter_config = json.loads((out / "adapter_config.json").read_text())
     assert adapter_config["r"] > 0

@@ -23,6 +23,9 @@ Fixed with respect to the original ``main.py``:
   ``pad = eos``, also masked real end-of-sequence tokens);
 * the three terms come from one forward/backward pass of the policy over the concatenated batch, plus one no-grad
   reference forward over the retain rows only;
+* the LM head runs only where a term reads it (:mod:`geounlearn_trl.trainers.logprobs`): on the answer tokens, and on
+  the retain tokens for the KL, in chunks of positions, for policy and reference alike; never on the whole
+  ``(3B, L, vocabulary)`` batch (with Gemma 3's 262,144 entries the head costs more than the rest of the model);
 * the loss is a per-batch mean, so ``loss_is_scaled_for_ga = False`` lets the Trainer divide by the gradient
   accumulation steps (otherwise the effective learning rate grows with accumulation);
 * gradient ascent has no bound: a forget-NLL ceiling either clamps each answer's NLL there (no more push once an answer
@@ -46,13 +49,14 @@ import types
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from transformers import PreTrainedModel
+from transformers.modeling_outputs import CausalLMOutput
 from trl import SFTConfig, SFTTrainer
 from trl.models.utils import disable_gradient_checkpointing, prepare_deepspeed
 from trl.trainer.utils import disable_dropout_in_model, use_adapter
 
 from ..collators import PairedUnlearningCollator
+from . import cpu_memory, logprobs
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +130,8 @@ class GradientAscentTrainer(SFTTrainer):
         self._skipped_step: int | None = None
         super().__init__(model=model, args=args, **kwargs)
         self.ref_model = self._prepare_reference_model(ref_model)
+        if self.args.device.type == "cpu":
+            cpu_memory.return_large_frees_to_os()  # freed activations leave the resident set (cpu_memory)
 
     def _prepare_reference_model(self, ref_model: PreTrainedModel | None) -> PreTrainedModel | None:
         """None with LoRA and no explicit reference (the adapter is disabled instead); else a frozen, prepared copy."""
@@ -149,13 +155,14 @@ class GradientAscentTrainer(SFTTrainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         # num_items_in_batch is accepted for the Trainer's signature; every term is a mean over its own tokens.
-        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
-        forget_nll_per_answer, forget_tokens = self._answer_nll(logits, inputs, FORGET)
-        unknown_nll_per_answer, unknown_tokens = self._answer_nll(logits, inputs, UNKNOWN)
+        # With kl_weight 0 the reference pass would be wasted work: skip it (and log no kl).
+        reference = self._reference_retain_states(model, inputs) if self.args.kl_weight else None
+        policy = self._policy_terms(model, inputs, reference)
+        forget_nll_per_answer, forget_tokens = self._answer_nll(policy, inputs, FORGET)
+        unknown_nll_per_answer, unknown_tokens = self._answer_nll(policy, inputs, UNKNOWN)
         forget_nll = (forget_nll_per_answer * forget_tokens).sum() / forget_tokens.sum()
         unk_nll = (unknown_nll_per_answer * unknown_tokens).sum() / unknown_tokens.sum()
-        # With kl_weight 0 the reference pass would be wasted work: skip it (and log no kl).
-        kl = self._retain_kl(model, logits, inputs) if self.args.kl_weight else None
+        kl = self._retain_kl(policy) if reference is not None else None
 
         unlearn_term = -self._bounded_forget_nll(forget_nll_per_answer, forget_tokens, forget_nll)
         loss = self.args.unlearn_weight * unlearn_term + self.args.unk_weight * unk_nll
@@ -163,8 +170,13 @@ class GradientAscentTrainer(SFTTrainer):
             loss = loss + self.args.kl_weight * kl
 
         self._log_terms(unlearn_nll=forget_nll, unk_nll=unk_nll, **({"kl": kl} if kl is not None else {}))
-        loss = self._guard_step(loss, logits, forget_nll_per_answer, forget_tokens)
-        return (loss, {"logits": logits}) if return_outputs else loss
+        loss = self._guard_step(loss, policy, forget_nll_per_answer, forget_tokens)
+        if not return_outputs:
+            return loss
+        # Trainer.prediction_step wants logits: the full (3B, L, V) logits, only when asked for, without gradients.
+        with torch.no_grad():
+            logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
+        return loss, CausalLMOutput(loss=loss, logits=logits)
 
     def create_optimizer(self, model=None):
         optimizer = super().create_optimizer(model)
@@ -175,39 +187,76 @@ class GradientAscentTrainer(SFTTrainer):
         rows = tensor.size(0) // 3
         return tensor[group * rows : (group + 1) * rows]
 
-    def _answer_nll(self, logits: torch.Tensor, inputs: dict, group: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _policy_terms(self, model, inputs: dict, reference: dict | None) -> dict[str, torch.Tensor]:
+        """One policy forward over the concatenated batch; the LM head only where a loss reads it.
+
+        Returns ``answer_log_probs`` ``(3B, L−1)`` (log-probability of each answer token of the forget and unknown rows
+        at the position that predicts it, 0 elsewhere), ``retain_kl`` (``KL(p_ref ‖ p_θ)`` at each retain position, or
+        None without a reference) and ``anchor`` (a zero on the body's graph, see :meth:`_zero_loss`). The body runs to
+        hidden states; the head projects only the answer positions and, for the KL, the retain positions in chunks
+        (:mod:`geounlearn_trl.trainers.logprobs`). It runs as the forward of the wrapped model (DDP, DeepSpeed).
+        """
+        unwrapped = self.accelerator.unwrap_model(model)
+
+        def terms() -> dict[str, torch.Tensor]:
+            hidden = logprobs.hidden_states(unwrapped, inputs["input_ids"], inputs["attention_mask"])
+            head = logprobs.OutputHead.of(unwrapped)
+            rows = hidden.size(0) // 3
+            answers = logprobs.next_token_positions(inputs["loss_mask"])
+            answers[2 * rows :] = False  # retain rows: no answer
+            answer_log_probs = logprobs.gather_log_probs(
+                head, hidden[:, :-1][answers], inputs["input_ids"][:, 1:][answers]
+            )
+            terms = {
+                "answer_log_probs": answer_log_probs.new_zeros(answers.shape).masked_scatter(answers, answer_log_probs),
+                "anchor": hidden.nan_to_num(0.0, 0.0, 0.0).sum() * 0.0,
+            }
+            if reference is not None:
+                retain = logprobs.next_token_positions(self._rows(inputs["loss_mask"], RETAIN))
+                terms["retain_kl"] = logprobs.kl_divergence(
+                    head, self._rows(hidden, RETAIN)[:, :-1][retain], reference["head"], reference["hidden"]
+                )
+            return terms
+
+        return logprobs.run_inside_forward(model, unwrapped, terms)
+
+    def _answer_nll(self, policy: dict, inputs: dict, group: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-answer mean NLL over the answer's tokens, and each answer's token count.
 
         Token ``t`` is predicted by position ``t−1``; the loss mask (answer ∧ attention) is read at the predicted token.
-        Only the answer positions go through log-softmax, not the whole ``(B, L, V)`` tensor.
+        ``policy["answer_log_probs"]`` holds the log-probability of each answer token (see :meth:`_policy_terms`).
         """
-        group_logits = self._rows(logits, group)[:, :-1]
-        targets = self._rows(inputs["input_ids"], group)[:, 1:]
+        token_log_probs = self._rows(policy["answer_log_probs"], group)
         mask = self._rows(inputs["loss_mask"], group)[:, 1:].bool()
-        token_log_probs = torch.zeros_like(targets, dtype=torch.float32)
-        token_log_probs[mask] = (
-            group_logits[mask].float().log_softmax(-1).gather(-1, targets[mask].unsqueeze(-1)).squeeze(-1)
-        )
         tokens = mask.sum(-1).clamp(min=1)
-        return -token_log_probs.sum(-1) / tokens, tokens
+        return -(token_log_probs * mask).sum(-1) / tokens, tokens
 
-    def _retain_kl(self, model, logits: torch.Tensor, inputs: dict) -> torch.Tensor:
-        """Mean over retain tokens of KL(p_ref ‖ p_θ); the reference runs without gradients on the retain rows only."""
-        retain_ids = self._rows(inputs["input_ids"], RETAIN)
-        retain_attention = self._rows(inputs["attention_mask"], RETAIN)
-        mask = self._rows(inputs["loss_mask"], RETAIN)[:, 1:].bool()
-        ref_logits = self._reference_logits(model, retain_ids, retain_attention)
-        policy_log_probs = self._rows(logits, RETAIN)[:, :-1][mask].float().log_softmax(-1)
-        ref_log_probs = ref_logits[:, :-1][mask].float().log_softmax(-1)
-        # F.kl_div(input=log q, target=log p, log_target=True) = Σ p (log p − log q) = KL(p‖q)
-        kl_per_token = F.kl_div(policy_log_probs, ref_log_probs, log_target=True, reduction="none").sum(-1)
-        return kl_per_token.mean() if kl_per_token.numel() else logits.new_zeros(())
+    def _retain_kl(self, policy: dict) -> torch.Tensor:
+        """Mean over retain tokens of KL(p_ref ‖ p_θ)."""
+        kl_per_token = policy["retain_kl"]
+        return kl_per_token.mean() if kl_per_token.numel() else policy["anchor"]
 
-    def _reference_logits(self, model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Logits of the reference model (no gradients, dropout off) for ``input_ids``."""
+    def _reference_retain_states(self, model, inputs: dict) -> dict:
+        """The reference's last hidden states at the retain positions (no gradients, dropout off) and its LM head.
+
+        The reference runs on the retain rows only, cut to their longest row (right padding: the cut changes nothing).
+        """
+        attention = self._rows(inputs["attention_mask"], RETAIN)
+        length = max(int(attention.sum(-1).max()), 1)
+        input_ids, attention = self._rows(inputs["input_ids"], RETAIN)[:, :length], attention[:, :length]
+        positions = logprobs.next_token_positions(self._rows(inputs["loss_mask"], RETAIN)[:, :length])
+        hidden = self._reference_hidden(model, input_ids, attention)
+        reference = self.accelerator.unwrap_model(self.ref_model if self.ref_model is not None else model)
+        return {"hidden": hidden[:, :-1][positions], "head": logprobs.OutputHead.of(reference, reference=True)}
+
+    def _reference_hidden(self, model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Last hidden states ``(B, L, H)`` of the reference model (no gradients, dropout off) for ``input_ids``."""
+        reference = self.ref_model if self.ref_model is not None else model
+        unwrapped = self.accelerator.unwrap_model(reference)
         with torch.no_grad(), self._reference_context(model):
-            reference = self.ref_model if self.ref_model is not None else model
-            return reference(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
+            return logprobs.run_inside_forward(
+                reference, unwrapped, lambda: logprobs.hidden_states(unwrapped, input_ids, attention_mask)
+            )
 
     @contextlib.contextmanager
     def _reference_context(self, model):
@@ -235,7 +284,7 @@ class GradientAscentTrainer(SFTTrainer):
         return forget_nll
 
     def _guard_step(
-        self, loss: torch.Tensor, logits: torch.Tensor, nll_per_answer: torch.Tensor, tokens: torch.Tensor
+        self, loss: torch.Tensor, policy: dict, nll_per_answer: torch.Tensor, tokens: torch.Tensor
     ) -> torch.Tensor:
         """The non-finite guard and the ``on_ceiling='stop'`` bound, decided by every process together.
 
@@ -245,7 +294,7 @@ class GradientAscentTrainer(SFTTrainer):
         """
         non_finite = not torch.isfinite(loss).item()
         if not self.model.training:
-            return self._zero_loss(logits) if non_finite else loss
+            return self._zero_loss(policy) if non_finite else loss
         if self.optimizer is not None:
             self._guard_optimizer_step(self.optimizer)
         local = torch.stack([
@@ -268,14 +317,17 @@ class GradientAscentTrainer(SFTTrainer):
                     "the step was not applied"
                 )
         if self._skipped_step == self.state.global_step:
-            return self._zero_loss(logits)
+            return self._zero_loss(policy)
         return loss
 
     @staticmethod
-    def _zero_loss(logits: torch.Tensor) -> torch.Tensor:
+    def _zero_loss(policy: dict) -> torch.Tensor:
         """A zero on the forward's graph: backward (DDP's reduction, ZeRO's hooks) runs as for any step, with zero
-        gradients at the logits (non-finite logits included); the update is dropped anyway."""
-        return logits.nan_to_num(0.0, 0.0, 0.0).sum() * 0.0
+        gradients at the body's hidden states and the KL (non-finite values included); the update is dropped anyway."""
+        zero = policy["anchor"]
+        if policy.get("retain_kl") is not None:
+            zero = zero + policy["retain_kl"].nan_to_num(0.0, 0.0, 0.0).sum() * 0.0
+        return zero
 
     def _skip_step(self, reason: str) -> None:
         self._skipped_step = self.state.global_step

@@ -9,14 +9,16 @@ causal-LM convention of ``transformers``):
 
   .. math:: \\mathcal{L}_{hard} = -\\frac{1}{N} \\sum_t \\log p_\\theta(y_t \\mid x_{<t})
 
-  computed with TRL's fused LM head, which never materialises the ``(batch, length, vocabulary)`` logits;
+  with the LM head only at the labeled positions, in chunks (:mod:`geounlearn_trl.trainers.logprobs`);
 
 * soft targets (the top-``k`` generic tokens ``v_{t,1..k}`` with probabilities ``q_{t,i}`` summing to 1): the mean
   KL divergence from the target to the model
 
   .. math:: \\mathcal{L}_{soft} = \\frac{1}{N} \\sum_t \\sum_{i=1}^{k} q_{t,i} \\big(\\log q_{t,i} - \\log p_\\theta(v_{t,i} \\mid x_{<t})\\big)
 
-  where ``p_θ`` is the model's softmax over the whole vocabulary (tokens outside the top ``k`` have target mass 0).
+  where ``p_θ`` is the model's softmax over the whole vocabulary (tokens outside the top ``k`` have target mass 0),
+  computed only at the labeled positions, in chunks (:mod:`geounlearn_trl.trainers.logprobs`), never as the whole
+  ``(batch, length, vocabulary)`` logits.
 
 Both are per-batch means, so ``loss_is_scaled_for_ga = False``: the Trainer divides by the gradient accumulation steps.
 Logged besides the loss: ``generic_nll`` (cross-entropy to the labels, hard or soft), ``generic_kl`` (soft only) and
@@ -29,6 +31,8 @@ from dataclasses import dataclass, field
 
 import torch
 from trl import SFTConfig, SFTTrainer
+
+from . import cpu_memory, logprobs
 
 IGNORE_INDEX = -100
 SOFT_COLUMNS = ("soft_label_ids", "soft_label_probs")
@@ -137,6 +141,8 @@ class SelectiveRelabelTrainer(SFTTrainer):
                 pad_token_id=pad_token_id, soft_labels=self.use_soft_labels, pad_to_multiple_of=args.pad_to_multiple_of
             )
         super().__init__(model=model, args=args, train_dataset=train_dataset, **kwargs)
+        if self.args.device.type == "cpu":
+            cpu_memory.return_large_frees_to_os()  # freed activations leave the resident set (cpu_memory)
 
     @staticmethod
     def _resolve_label_type(args: SelectiveRelabelConfig, train_dataset, eval_dataset) -> bool:
@@ -171,49 +177,59 @@ class SelectiveRelabelTrainer(SFTTrainer):
         self._log_metrics(mode, metrics)
         if not return_outputs:
             return loss
-        if logits is None:  # the fused head built no logits; Trainer.prediction_step wants them
+        if logits is None:  # the loss built no logits; Trainer.prediction_step wants them
             with torch.no_grad():
                 logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
         return loss, {"logits": logits}
 
     def _hard_label_loss(self, model, inputs):
-        """Mean cross-entropy to the hard generic labels, through the fused LM head (no full logits)."""
-        outputs = model(
-            input_ids=inputs["input_ids"],
-            attention_mask=inputs["attention_mask"],
-            labels=inputs["labels"],
-            fused_lm_head=True,
-            use_cache=False,
-        )
-        count = outputs.label_mask.sum()
-        nll_sum = -outputs.log_probs.sum()
-        loss = nll_sum / count.clamp(min=1)
+        """Mean cross-entropy to the hard generic labels; the LM head only at the labeled positions, in chunks."""
+        mask = logprobs.next_token_positions(inputs["labels"] != IGNORE_INDEX)  # position t-1 predicts token t
+        targets = inputs["labels"][:, 1:][mask]  # (N,)
+        cross_entropy, top, anchor = self._labeled_terms(model, inputs, mask, targets.unsqueeze(-1),
+                                                         torch.ones(targets.shape + (1,), device=targets.device))
+        count = mask.sum()
+        nll_sum = cross_entropy.sum()
+        # An all-masked batch still returns a loss connected to the graph (zero gradient), so backward runs.
+        loss = nll_sum / count.clamp(min=1) if cross_entropy.numel() else anchor
         metrics = {
             "generic_nll": (nll_sum.detach(), count),
-            "generic_top1_accuracy": (outputs.is_top1.sum().detach().float(), count),
+            "generic_top1_accuracy": ((top == targets).float().sum().detach(), count),
         }
         return loss, None, metrics
 
     def _soft_label_loss(self, model, inputs):
-        """Mean KL(target ‖ model) over labeled positions; log-softmax only at those positions."""
-        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
-        mask = inputs["labels"][:, 1:] != IGNORE_INDEX  # position t-1 predicts token t
-        log_probs = logits[:, :-1][mask].float().log_softmax(dim=-1)  # (N, V)
+        """Mean KL(target ‖ model) over labeled positions; the LM head only at those positions, in chunks."""
+        mask = logprobs.next_token_positions(inputs["labels"] != IGNORE_INDEX)  # position t-1 predicts token t
         target_ids = inputs["soft_label_ids"][:, 1:][mask]  # (N, k)
         target_probs = inputs["soft_label_probs"][:, 1:][mask].float()  # (N, k)
-        model_log_probs = log_probs.gather(-1, target_ids)
-        cross_entropy = -(target_probs * model_log_probs).sum(-1)
+        cross_entropy, top, anchor = self._labeled_terms(model, inputs, mask, target_ids, target_probs)
         kl = torch.xlogy(target_probs, target_probs).sum(-1) + cross_entropy  # Σ q (log q − log p), with 0·log 0 = 0
         count = mask.sum()
         # An all-masked batch still returns a loss connected to the graph (zero gradient), so backward runs.
-        loss = kl.sum() / count.clamp(min=1) if kl.numel() else logits.sum() * 0.0
-        top1 = (log_probs.argmax(dim=-1) == target_ids[:, 0]).float().sum() if kl.numel() else count.float() * 0
+        loss = kl.sum() / count.clamp(min=1) if kl.numel() else anchor
+        top1 = (top == target_ids[:, 0]).float().sum() if kl.numel() else count.float() * 0
         metrics = {
             "generic_kl": (kl.sum().detach(), count),
             "generic_nll": (cross_entropy.sum().detach(), count),
             "generic_top1_accuracy": (top1.detach(), count),
         }
-        return loss, logits, metrics
+        return loss, None, metrics
+
+    def _labeled_terms(self, model, inputs, mask, target_ids, target_probs):
+        """``(cross-entropy −Σ_k q_k log p_θ(v_k), the model's argmax)`` at each labeled position (``mask``), and a zero on
+        the body's graph: the body to hidden states, the LM head only at those positions
+        (:func:`geounlearn_trl.trainers.logprobs.soft_cross_entropy`), run as the wrapped model's forward."""
+        unwrapped = self.accelerator.unwrap_model(model)
+
+        def terms():
+            hidden = logprobs.hidden_states(unwrapped, inputs["input_ids"], inputs["attention_mask"])
+            cross_entropy, top = logprobs.soft_cross_entropy(
+                logprobs.OutputHead.of(unwrapped), hidden[:, :-1][mask], target_ids, target_probs
+            )
+            return cross_entropy, top, hidden.sum() * 0.0
+
+        return logprobs.run_inside_forward(model, unwrapped, terms)
 
     def _log_metrics(self, mode: str, metrics: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
         """Each metric as (sum over this process's labeled positions, their count), averaged over all processes."""
