@@ -66,7 +66,7 @@ from bench_gradient_ascent import gradient_ascent_flops, model_shapes  # noqa: E
 SMOKE_SHAPE = dict(LLAMA_31_8B_SHAPE, hidden_size=64, intermediate_size=224, num_hidden_layers=2, num_attention_heads=4,
                    num_key_value_heads=1, max_position_embeddings=1024)
 GA_BATCH, GA_MAX_LENGTH = 4, 512  # recipes/gradient_ascent/llama31_8b_qlora.yaml
-SELECTIVE_BATCH, BLOCK_SIZE, SOFT_TOP_K = 4, 256, 4  # recipes/selective/llama31_8b_qlora.yaml, relabel --top_k 4
+SELECTIVE_BATCH, BLOCK_SIZE, SOFT_TOP_K = 4, 256, 4  # recipes/selective_relabel/llama31_8b_qlora.yaml, relabel --top_k 4
 
 
 def build_random_model(work_dir: Path, shape: dict, tokenizer, device: str) -> Path:
@@ -151,14 +151,14 @@ class StepMeter:
 def gradient_ascent_dataset(tokenizer, rows: int):
     import datasets
 
-    from geounlearn_trl.mcq import load_mcq
-    from geounlearn_trl.prompting import wants_chat_template
-    from geounlearn_trl.unlearn_data import build_gradient_ascent_dataset, load_retain, sample_mcq_path, sample_retain_path
+    from geounlearn_trl.data.mcq import load_mcq
+    from geounlearn_trl.data.prompting import wants_chat_template
+    from geounlearn_trl.data.unlearning import build_unlearning_dataset, load_retain, sample_mcq_path, sample_retain_path
 
     mcq = load_mcq(sample_mcq_path("en"))
     mcq = datasets.concatenate_datasets([mcq] * (rows // len(mcq) + 1)).select(range(rows))
     use_chat_template = wants_chat_template(tokenizer, None)
-    return build_gradient_ascent_dataset(
+    return build_unlearning_dataset(
         mcq, load_retain(sample_retain_path("en")), tokenizer, "en", 0, use_chat_template, GA_MAX_LENGTH
     )
 
@@ -185,7 +185,7 @@ def run_configuration(name: str, model_path: Path, tokenizer, steps: int, cuda: 
     import torch
     from trl import get_peft_config
 
-    from geounlearn_trl.collators import PairedUnlearningCollator
+    from geounlearn_trl.data.collators import PairedUnlearningCollator
     from geounlearn_trl.models import load_model
 
     if cuda:
@@ -219,7 +219,7 @@ def run_configuration(name: str, model_path: Path, tokenizer, steps: int, cuda: 
         trainer.data_collator = meter.collate
         trainer.add_callback(meter.callback)
     elif name.startswith("gradient_ascent"):
-        from geounlearn_trl.trainers.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
+        from geounlearn_trl.methods.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
 
         padded = name.endswith("padded_512")
         collator = PairedUnlearningCollator(
@@ -234,7 +234,7 @@ def run_configuration(name: str, model_path: Path, tokenizer, steps: int, cuda: 
             callbacks=[meter.callback],
         )
     else:
-        from geounlearn_trl.trainers.selective_relabel import (
+        from geounlearn_trl.methods.selective_relabel import (
             RelabeledBlockCollator,
             SelectiveRelabelConfig,
             SelectiveRelabelTrainer,

@@ -3,9 +3,9 @@
 On ``../shared/data/seegull_mcq`` (6,781 rows × en/fr/hi, aligned by annotation runs), the embedded model with LoRA
 gradient ascent (the ``make demo`` recipe unless ``--recipe`` says otherwise):
 
-1. one held-out split for all languages (:func:`geounlearn_trl.mcq.held_out_split`, whole annotation runs, the same
+1. one held-out split for all languages (:func:`geounlearn_trl.data.mcq.held_out_split`, whole annotation runs, the same
    rows in en/fr/hi), at least 1,000 held-out rows per language;
-2. the base model measured once per language (:mod:`geounlearn_trl.evaluation`): stereotype picks and unknown on the
+2. the base model measured once per language (:mod:`geounlearn_trl.evaluation.measurement`): stereotype picks and unknown on the
    ambiguous items, disambiguated accuracy (two items per held-out row), control accuracy (shipped control questions),
    retain perplexity (held-out shipped retain texts);
 3. for each training language (en, fr, hi): a fresh adapter unlearned on that language's training rows, measured in
@@ -64,17 +64,17 @@ def main() -> None:
 
     from trl import TrlParser, get_peft_config
 
-    from geounlearn_trl.cli.demo import ARGUMENT_TYPES
-    from geounlearn_trl.cli.unlearn import apply_original_flags
-    from geounlearn_trl.evaluation import ScoringSettings, build_eval_set, format_report, measure_model, summarise
+    from geounlearn_trl.evaluation.unlearning_run import run_argument_types
+    from geounlearn_trl.methods.training import apply_original_flags
+    from geounlearn_trl.evaluation.measurement import ScoringSettings, build_eval_set, format_report, measure_model, summarise
     from geounlearn_trl.files import write_json_atomic, write_text_atomic
-    from geounlearn_trl.mcq import check_aligned, held_out_split, load_mcq
+    from geounlearn_trl.data.mcq import check_aligned, held_out_split, load_mcq
     from geounlearn_trl.models import load_model, load_tokenizer, resolve_model_path
-    from geounlearn_trl.plots import Series, plot_before_after, plot_cross_lingual
-    from geounlearn_trl.prompting import wants_chat_template
-    from geounlearn_trl.trainers.gradient_ascent import GradientAscentTrainer
-    from geounlearn_trl.unlearn_data import (
-        build_gradient_ascent_dataset,
+    from geounlearn_trl.evaluation.plots import Series, plot_before_after, plot_cross_lingual
+    from geounlearn_trl.data.prompting import wants_chat_template
+    from geounlearn_trl.methods.gradient_ascent import GradientAscentTrainer
+    from geounlearn_trl.data.unlearning import (
+        build_unlearning_dataset,
         hold_out_retain,
         load_retain,
         sample_control_path,
@@ -83,7 +83,7 @@ def main() -> None:
 
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    measure_args, script_args, _, training_args, model_args = TrlParser(ARGUMENT_TYPES).parse_args_and_config(
+    measure_args, script_args, _, training_args, model_args = TrlParser(run_argument_types()).parse_args_and_config(
         args=["--config", args.recipe, "--output_dir", str(out / "adapter"), *args.overrides]
     )
     apply_original_flags(script_args, training_args, model_args)
@@ -117,7 +117,7 @@ def main() -> None:
     steps = training_args.max_steps * training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps
     for language in args.train_languages.split(","):
         began = time.time()
-        train = build_gradient_ascent_dataset(
+        train = build_unlearning_dataset(
             mcq[language].select(split.train[:steps]), retain[language][0], tokenizer, language, seed,
             settings.use_chat_template, training_args.max_length, script_args.prompt_style,
         ).shuffle(seed=seed)

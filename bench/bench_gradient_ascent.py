@@ -38,16 +38,17 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 MODEL = "gemma-3-270m"
 LORA_R = 16
+METHOD_KINDS = ("grad_diff", "npo", "simnpo", "idk_dpo")  # the other methods of the registry
 
 
 def build_data(tokenizer, batch_size: int, rounds: int, prompt_style: str):
     """Paired rows for ``rounds`` steps from the shipped en sample, and the same sequences one per row for SFT."""
     import datasets
 
-    from geounlearn_trl.mcq import load_mcq
-    from geounlearn_trl.prompting import wants_chat_template
-    from geounlearn_trl.unlearn_data import (
-        build_gradient_ascent_dataset,
+    from geounlearn_trl.data.mcq import load_mcq
+    from geounlearn_trl.data.prompting import wants_chat_template
+    from geounlearn_trl.data.unlearning import (
+        build_unlearning_dataset,
         load_retain,
         sample_mcq_path,
         sample_retain_path,
@@ -56,7 +57,7 @@ def build_data(tokenizer, batch_size: int, rounds: int, prompt_style: str):
     rows = batch_size * rounds
     mcq = load_mcq(sample_mcq_path("en"))
     mcq = datasets.concatenate_datasets([mcq] * (rows // len(mcq) + 1)).select(range(rows))
-    paired = build_gradient_ascent_dataset(
+    paired = build_unlearning_dataset(
         mcq, load_retain(sample_retain_path("en")), tokenizer, "en", 0, wants_chat_template(tokenizer, None), 256,
         prompt_style=prompt_style,
     )  # fmt: skip
@@ -82,12 +83,8 @@ def full_logits_trainer_class():
     """GradientAscentTrainer with the loss as computed before issue 12: the policy's and the reference's whole logits."""
     import torch.nn.functional as F
 
-    from geounlearn_trl.trainers.gradient_ascent import (
-        FORGET,
-        RETAIN,
-        UNKNOWN,
-        GradientAscentTrainer,
-    )
+    from geounlearn_trl.methods.base import FORGET, RETAIN, UNKNOWN
+    from geounlearn_trl.methods.gradient_ascent import GradientAscentTrainer
 
     class FullLogitsGradientAscentTrainer(GradientAscentTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -111,7 +108,7 @@ def full_logits_trainer_class():
                           ref_logits[:, :-1][mask[retain]].float().log_softmax(-1),
                           log_target=True, reduction="none").sum(-1).mean()  # fmt: skip
             a = self.args
-            return a.kl_weight * kl - a.unlearn_weight * nll(FORGET) + a.unk_weight * nll(UNKNOWN)
+            return a.retain_weight * kl - a.forget_weight * nll(FORGET) + a.unknown_weight * nll(UNKNOWN)
 
     return FullLogitsGradientAscentTrainer
 
@@ -125,7 +122,7 @@ def torch_no_grad():
 def make_trainer(kind: str, model, tokenizer, paired, flat, batch_size: int, steps: int, ref_model=None):
     from trl import SFTConfig, SFTTrainer
 
-    from geounlearn_trl.trainers.gradient_ascent import (
+    from geounlearn_trl.methods.gradient_ascent import (
         GradientAscentConfig,
         GradientAscentTrainer,
     )
@@ -135,10 +132,17 @@ def make_trainer(kind: str, model, tokenizer, paired, flat, batch_size: int, ste
         args = SFTConfig(output_dir="/tmp/bench-sft", per_device_train_batch_size=3 * batch_size, max_length=None,
                          **common)  # fmt: skip
         return SFTTrainer(model=model, args=args, train_dataset=flat, processing_class=tokenizer, peft_config=lora())
+    if kind in METHOD_KINDS:  # another method of the registry, with its defaults
+        from geounlearn_trl.methods import method_classes
+
+        config_class, trainer_class = method_classes(kind)
+        args = config_class(output_dir=f"/tmp/bench-{kind}", per_device_train_batch_size=batch_size, **common)
+        return trainer_class(model=model, ref_model=ref_model, args=args, train_dataset=paired,
+                             processing_class=tokenizer, peft_config=lora())
     trainer_class = full_logits_trainer_class() if kind == "full_logits" else GradientAscentTrainer
     args = GradientAscentConfig(
         output_dir=f"/tmp/bench-{kind}", per_device_train_batch_size=batch_size, forget_nll_ceiling=None,
-        kl_weight=0.0 if kind == "no_reference" else 1.0, **common,
+        retain_weight=0.0 if kind == "no_reference" else 1.0, **common,
     )  # fmt: skip
     return trainer_class(model=model, ref_model=ref_model, args=args, train_dataset=paired, processing_class=tokenizer,
                          peft_config=lora())
@@ -189,7 +193,7 @@ def model_shapes(model) -> dict:
     """Linear-layer shapes of the decoder (frozen weights, LoRA adapters), attention sizes, and the LM head."""
     from torch import nn
 
-    from geounlearn_trl.trainers.logprobs import causal_lm
+    from geounlearn_trl.methods.logprobs import causal_lm
 
     base = causal_lm(model)
     head = base.get_output_embeddings()
@@ -226,23 +230,46 @@ def body_flops(shapes: dict, attention_mask, backward: bool, real_only: bool) ->
     return 2 * linear + 3 * adapters + 3 * attention
 
 
-def gradient_ascent_flops(shapes: dict, batch: dict, real_only: bool = False) -> float:
-    """FLOPs the gradient-ascent loss needs for one step (LoRA, adapter-disabled reference):
+def loss_flops(shapes: dict, batch: dict, policy_groups, reference_groups, retain_loss: str,
+               real_only: bool = False) -> float:
+    """FLOPs an unlearning loss needs for one step (LoRA, adapter-disabled reference), from which row groups
+    (0 forget, 1 unknown, 2 retain) the policy and the reference read (``UnlearningTrainer._policy_groups`` /
+    ``_reference_groups``):
 
-    * the policy body, forward and backward, over the batch (3·B rows);
+    * the policy body, forward and backward, over the rows of its groups;
     * the LM head (``2·H·V`` per position, forward, and as much again for the input gradient) on the answer tokens of
-      the forget and unknown rows and on the retain tokens, plus the reference's head (forward) on the retain tokens;
-    * the reference body, forward only, on the retain rows (cut to their longest row).
+      its forget/unknown rows and on the retain tokens; for a KL, the reference's head (forward) on the retain tokens too;
+    * the reference body, forward only, on the rows of its groups (cut to their longest row), and its head (forward) on
+      the answer tokens of its forget/unknown rows.
     """
-    attention = batch["attention_mask"]
+    import torch
+
+    attention, loss_mask = batch["attention_mask"], batch["loss_mask"]
     rows = attention.size(0) // 3
-    retain = attention[2 * rows :]
-    retain = retain[:, : max(int(retain.sum(-1).max()), 1)]
-    answers = int(batch["loss_mask"][: 2 * rows, 1:].sum())
-    kl_positions = int(batch["loss_mask"][2 * rows :, 1:].sum())
+
+    def rows_of(tensor, groups):
+        return torch.cat([tensor[g * rows : (g + 1) * rows] for g in groups])
+
+    def answer_tokens(groups):
+        return int(rows_of(loss_mask, groups)[:, 1:].sum()) if groups else 0
+
     head = 2.0 * shapes["hidden"] * shapes["vocab"]
-    return (body_flops(shapes, attention, True, real_only) + body_flops(shapes, retain, False, real_only)
-            + head * (2 * answers + 3 * kl_positions))  # fmt: skip
+    policy_answers = answer_tokens([g for g in policy_groups if g != 2])
+    retain_tokens = answer_tokens([2]) if 2 in policy_groups else 0
+    flops = body_flops(shapes, rows_of(attention, policy_groups), True, real_only)
+    flops += head * (2 * policy_answers + (3 if retain_loss == "kl" else 2) * retain_tokens)
+    if reference_groups:
+        reference = rows_of(attention, reference_groups)
+        reference = reference[:, : max(int(reference.sum(-1).max()), 1)]
+        flops += body_flops(shapes, reference, False, real_only)
+        flops += head * answer_tokens([g for g in reference_groups if g != 2])
+    return flops
+
+
+def gradient_ascent_flops(shapes: dict, batch: dict, real_only: bool = False) -> float:
+    """:func:`loss_flops` of gradient ascent: the policy on all three row groups, the reference on the retain rows for
+    the KL."""
+    return loss_flops(shapes, batch, [0, 1, 2], [2], "kl", real_only)
 
 
 def sft_flops(shapes: dict, batch: dict, real_only: bool = False) -> float:
@@ -261,7 +288,7 @@ def time_steps(args) -> dict:
 
     from geounlearn_trl.models import load_model_and_tokenizer
 
-    kinds = ["gradient_ascent", "sft"] + (["full_logits"] if args.full_logits else [])
+    kinds = ["gradient_ascent", "sft", *args.methods] + (["full_logits"] if args.full_logits else [])
     model_args = ModelConfig(model_name_or_path=args.model)
     trainers, tokenizer, data = {}, None, None
     for kind in kinds:
@@ -284,7 +311,16 @@ def time_steps(args) -> dict:
     shapes = model_shapes(trainers["gradient_ascent"].model)
     ga_batches = [batch_for(trainers["gradient_ascent"], "gradient_ascent", s, args.batch_size) for s in range(1, args.steps)]
     sft_batches = [batch_for(trainers["sft"], "sft", s, args.batch_size) for s in range(1, args.steps)]
+    method_flops = {}
+    for kind in ["gradient_ascent", *args.methods]:
+        trainer = trainers[kind]
+        batches = [batch_for(trainer, kind, s, args.batch_size) for s in range(1, args.steps)]
+        method_flops[kind] = statistics.median(
+            loss_flops(shapes, b, trainer._policy_groups(), trainer._reference_groups(), trainer.args.retain_loss)
+            for b in batches
+        )
     return {
+        "method_flops": method_flops,
         "step_s": {kind: statistics.median(values[1:]) for kind, values in durations.items()},
         "all_step_s": durations,
         "gemm_gflops": statistics.median(gemm),
@@ -312,12 +348,12 @@ def memory_child(kind: str, args) -> None:
     """Train ``--memory_steps`` steps of one configuration in this fresh process; print its peak RSS in MiB.
 
     Every configuration, the SFT baseline included, runs with the malloc setting our trainers apply on CPU
-    (:mod:`geounlearn_trl.trainers.cpu_memory`), unless ``--default_malloc``: the comparison is of the steps.
+    (:mod:`geounlearn_trl.methods.cpu_memory`), unless ``--default_malloc``: the comparison is of the steps.
     """
     from trl import ModelConfig
 
     from geounlearn_trl.models import load_model, load_model_and_tokenizer
-    from geounlearn_trl.trainers import cpu_memory
+    from geounlearn_trl.methods import cpu_memory
 
     if not args.default_malloc:
         cpu_memory.return_large_frees_to_os()
@@ -362,8 +398,15 @@ def main() -> None:
     parser.add_argument("--default_malloc", action="store_true",
                         help="Memory runs with glibc's default (dynamic) mmap threshold, as a plain SFTTrainer has it.")
     parser.add_argument("--memory_only", nargs="*", default=None, help="Only these memory configurations, no timing.")
-    parser.add_argument("--child", choices=["sft", "gradient_ascent", "no_reference", "frozen_copy", "full_logits"])
+    parser.add_argument("--methods", default=",".join(METHOD_KINDS),
+                        help="Other methods timed and measured beside gradient ascent (comma-separated; '' for none).")
+    parser.add_argument("--child", choices=["sft", "gradient_ascent", "no_reference", "frozen_copy", "full_logits",
+                                            *METHOD_KINDS])
     args = parser.parse_args()
+    args.methods = [name for name in args.methods.split(",") if name]
+    unknown = [name for name in args.methods if name not in METHOD_KINDS]
+    if unknown:
+        parser.error(f"--methods: unknown {', '.join(unknown)} (known: {', '.join(METHOD_KINDS)})")
     if args.child:
         memory_child(args.child, args)
         return
@@ -372,7 +415,8 @@ def main() -> None:
     print(f"start: {uptime()}", flush=True)
     memory = {}
     if not args.skip_memory:
-        kinds = ["sft", "gradient_ascent", "no_reference", "frozen_copy"] + (["full_logits"] if args.full_logits else [])
+        kinds = ["sft", "gradient_ascent", "no_reference", "frozen_copy", *args.methods] + (
+            ["full_logits"] if args.full_logits else [])
         for kind in args.memory_only or kinds:
             memory[kind] = peak_memory(kind, args)
             print(f"  peak RSS {kind}: {memory[kind]['peak_rss_mib']:.0f} MiB", flush=True)
@@ -397,6 +441,10 @@ def main() -> None:
           f"({timing['ga_flops_real'] / 1e12:.3f} over real tokens); SFT step: {timing['sft_flops'] / 1e12:.3f} TFLOP")
     print(f"  GA FLOP efficiency: {efficiency:.0%} of the GEMM throughput (target >= 50%); "
           f"{efficiency_real:.0%} counting real tokens only")  # fmt: skip
+    for kind in args.methods:
+        method_efficiency = timing["method_flops"][kind] / step[kind] / 1e9 / gemm
+        print(f"  {kind}: step {step[kind] / step['sft']:.2f}x SFT (target <= 1.35x), FLOP efficiency "
+              f"{method_efficiency:.0%} ({timing['method_flops'][kind] / 1e12:.3f} TFLOP needed)")
     if "full_logits" in step:
         print(f"  full-logits (pre-issue-12) GA step: {step['full_logits']:.2f} s, "
               f"{step['full_logits'] / step['gradient_ascent']:.2f}x the GA step now")
@@ -408,6 +456,9 @@ def main() -> None:
             print(f"    {kind:>16}: {values['peak_rss_mib']:.0f} MiB")
         print(f"  memory ratio GA / SFT: {ga / sft:.2f}x (target <= 1.2x); GA peak {ga / 1024:.2f} GiB (target < 4 GB)")
         base = memory["no_reference"]["peak_rss_mib"]
+        for kind in args.methods:
+            print(f"  memory ratio {kind} / SFT: {memory[kind]['peak_rss_mib'] / sft:.2f}x; peak "
+                  f"{memory[kind]['peak_rss_mib'] / 1024:.2f} GiB")
         print(f"  adapter-disabled reference: +{ga / base - 1:.1%}, frozen copy: "
               f"+{memory['frozen_copy']['peak_rss_mib'] / base - 1:.1%} vs no KL term")
 

@@ -39,9 +39,9 @@ def peak_rss_mib() -> float:
 
 
 def build_blocks(tokenizer, tokens: int, block_size: int):
-    from geounlearn_trl.target_text import read_target_text, split_into_blocks
+    from geounlearn_trl.data.target_text import read_target_text, split_into_blocks
 
-    text = read_target_text(str(files("geounlearn_trl") / "data" / "fictional_target.txt"))
+    text = read_target_text(str(files("geounlearn_trl") / "data" / "sample" / "fictional_target.txt"))
     story_tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
     documents = [text] * max(1, -(-tokens // story_tokens))
     blocks = split_into_blocks(documents, tokenizer, block_size)
@@ -78,14 +78,14 @@ def child(args) -> dict:
     from trl import ModelConfig
 
     from geounlearn_trl.models import load_model, load_tokenizer, resolve_model_path
-    from geounlearn_trl.anchors import load_anchor_dictionary
-    from geounlearn_trl.relabel import AnchorReplacer, build_relabeled_dataset
+    from geounlearn_trl.methods.selective.anchors import load_anchor_dictionary
+    from geounlearn_trl.methods.selective.relabel import AnchorReplacer, build_relabeled_dataset
 
     torch.manual_seed(0)
     path = resolve_model_path(args.model)
     tokenizer = load_tokenizer(path)
     blocks = build_blocks(tokenizer, args.tokens, args.block_size)
-    replacer = AnchorReplacer(load_anchor_dictionary(str(files("geounlearn_trl") / "data" / "fictional_anchors.json")), seed=0)
+    replacer = AnchorReplacer(load_anchor_dictionary(str(files("geounlearn_trl") / "data" / "sample" / "fictional_anchors.json")), seed=0)
     rss_before = peak_rss_mib()
 
     model = load_model(ModelConfig(model_name_or_path=args.model))
@@ -101,7 +101,7 @@ def child(args) -> dict:
                                 show_progress=False)
 
     def plain_forward():
-        from geounlearn_trl.relabel import _padded
+        from geounlearn_trl.methods.selective.relabel import _padded
 
         context = model.disable_adapter() if args.child == "toggle" else contextlib.nullcontext()
         plain = model if args.child == "toggle" else model.base

@@ -3,12 +3,12 @@
 On the embedded Gemma 3 270M, for each language and prompt style (``cloze``: the question alone; ``options``: the
 lettered list), items (questions, each with its 5 options) per second of
 
-* **ours**: :func:`geounlearn_trl.scoring.score_questions` with prompt sharing (the common prefix once, then each
+* **ours**: :func:`geounlearn_trl.evaluation.scoring.score_questions` with prompt sharing (the common prefix once, then each
   question's prompt and options packed in one row under a 4D attention mask, LM head at option positions only);
 * **scratch**: the same function with ``share_prompt=False``: every (prompt, option) pair its own row;
 * **lm-eval**: lm-evaluation-harness's Hugging Face backend (``HFLM(pretrained=model, tokenizer=tokenizer)``) and
   its ``loglikelihood`` requests on the very same strings: context = the rendered prompt, continuation = ``" " +
-  option``, as :mod:`geounlearn_trl.prompting` encodes them (its tokenisation is checked against ours);
+  option``, as :mod:`geounlearn_trl.data.prompting` encodes them (its tokenisation is checked against ours);
 * **bound**: the FLOP-bound rate at the fp32 matmul throughput measured in the same run (a 2048² matmul timed right
   before every measurement), for the work prompt sharing cannot avoid: body ``2 · params_body`` per token processed
   (the common prefix once, each prompt's rest once, each option token once, no padding), LM head ``2 · hidden ·
@@ -63,7 +63,7 @@ def dataset_path(language: str, dataset: str | None) -> str:
     path = Path(str(SEEGULL).format(language=language))
     if path.is_file():
         return str(path)
-    from geounlearn_trl.unlearn_data import sample_mcq_path
+    from geounlearn_trl.data.unlearning import sample_mcq_path
 
     return sample_mcq_path(language)
 
@@ -79,9 +79,9 @@ def load(model_name: str, dtype: str | None = None):
 
 def build_questions(tokenizer, language: str, style: str, count: int, seed: int, dataset: str | None, start: int = 0):
     """Prompts, options and our encoding of ``count`` questions; plain prompts (Gemma 3 270M has no chat template)."""
-    from geounlearn_trl.languages import load_language_pack
-    from geounlearn_trl.mcq import load_mcq, present_question
-    from geounlearn_trl.scoring import encode_options
+    from geounlearn_trl.data.languages import load_language_pack
+    from geounlearn_trl.data.mcq import load_mcq, present_question
+    from geounlearn_trl.evaluation.scoring import encode_options
 
     pack = load_language_pack(language)
     rows = load_mcq(dataset_path(language, dataset))
@@ -96,7 +96,7 @@ def build_questions(tokenizer, language: str, style: str, count: int, seed: int,
 
 
 def ours(model, tokenizer, prompts, options, batch_size: int, share_prompt: bool = True, autocast_dtype=None):
-    from geounlearn_trl.scoring import encode_options, score_questions
+    from geounlearn_trl.evaluation.scoring import encode_options, score_questions
 
     encoded = encode_options(tokenizer, prompts, options, use_chat_template=False)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -143,7 +143,7 @@ def lm_eval_tokens_match(lm, encoded, prompts, options) -> tuple[int, int, list[
 
 def shared_work_flops(model, encoded) -> dict:
     """FLOPs of the work prompt sharing cannot avoid (module docstring), from the model's shapes."""
-    from geounlearn_trl.scoring import MIN_SHARED_PREFIX, _common_prefix_length
+    from geounlearn_trl.evaluation.scoring import MIN_SHARED_PREFIX, _common_prefix_length
 
     config = model.config
     hidden, vocab = config.hidden_size, config.vocab_size
@@ -219,7 +219,7 @@ def peak_memory(args, method: str) -> float:
 
 
 def picks(scores) -> list[int]:
-    from geounlearn_trl.scoring import choose_options
+    from geounlearn_trl.evaluation.scoring import choose_options
 
     return choose_options(scores)
 
@@ -297,7 +297,7 @@ def speed(args, model, tokenizer, language: str, style: str, lm) -> dict:
 
 def precision_agreement(args, model, tokenizer) -> None:
     """How often bf16 (autocast, or bf16 weights) picks the option fp32 picks, per scoring rule, on fresh questions."""
-    from geounlearn_trl.scoring import (
+    from geounlearn_trl.evaluation.scoring import (
         SCORING_RULES,
         apply_scoring_rule,
         content_free_loglikelihoods,
@@ -348,12 +348,12 @@ def precision_agreement(args, model, tokenizer) -> None:
 
 def compare_generate(args) -> None:
     """loglik vs batched and one-at-a-time greedy generation (the benchmark's earlier content), same questions."""
-    from geounlearn_trl.answers import parse_answer
+    from geounlearn_trl.evaluation.answers import parse_answer
     from geounlearn_trl.cli.respond import generate_answers
-    from geounlearn_trl.languages import load_language_pack
-    from geounlearn_trl.mcq import load_mcq, present_question
-    from geounlearn_trl.scoring import choose_options, option_loglikelihoods
-    from geounlearn_trl.unlearn_data import sample_mcq_path
+    from geounlearn_trl.data.languages import load_language_pack
+    from geounlearn_trl.data.mcq import load_mcq, present_question
+    from geounlearn_trl.evaluation.scoring import choose_options, option_loglikelihoods
+    from geounlearn_trl.data.unlearning import sample_mcq_path
 
     model, tokenizer = load(args.model)
     chat = tokenizer.chat_template is not None
@@ -416,7 +416,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     # Shows it if option scoring ever falls back from prompt sharing.
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("geounlearn_trl.scoring").setLevel(logging.INFO)
+    logging.getLogger("geounlearn_trl.evaluation.scoring").setLevel(logging.INFO)
     if args.child:
         memory_child(args)
         return

@@ -1,7 +1,7 @@
 """Benchmark: which scoring rule turns option log-likelihoods into the answers a model can be held to?
 
 On the real SeeGULL MCQ set (``../shared/data/seegull_mcq``) and the shipped control questions, for each language,
-one scoring pass per item gives every rule's pick (:data:`geounlearn_trl.scoring.SCORING_RULES`): the summed
+one scoring pass per item gives every rule's pick (:data:`geounlearn_trl.evaluation.scoring.SCORING_RULES`): the summed
 log-likelihood and token count of each option, and its log-likelihood after the content-free premise. Per rule and
 language it prints control accuracy and disambiguated accuracy (the items with a known right answer: a rule that
 misses them mis-measures every model) and, on the ambiguous items, the stereotype-pick and unknown rates, each with its
@@ -43,19 +43,19 @@ def main() -> None:
     import datasets
     from trl import ModelConfig
 
-    from geounlearn_trl.evaluation import load_metric
-    from geounlearn_trl.languages import load_language_pack
-    from geounlearn_trl.mcq import disambiguated_items, load_mcq, present_question
+    from geounlearn_trl.evaluation.measurement import load_metric
+    from geounlearn_trl.data.languages import load_language_pack
+    from geounlearn_trl.data.mcq import disambiguated_items, load_mcq, present_question
     from geounlearn_trl.models import load_model_and_tokenizer
-    from geounlearn_trl.prompting import wants_chat_template
-    from geounlearn_trl.scoring import (
+    from geounlearn_trl.data.prompting import wants_chat_template
+    from geounlearn_trl.evaluation.scoring import (
         SCORING_RULES,
         apply_scoring_rule,
         content_free_loglikelihoods,
         encode_options,
         score_questions,
     )
-    from geounlearn_trl.unlearn_data import sample_control_path
+    from geounlearn_trl.data.unlearning import sample_control_path
 
     def cell(result, key):
         low, high = result[f"{key}_ci"]

@@ -37,7 +37,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable
-SAMPLE = REPO / "geounlearn_trl" / "data"
+SAMPLE = REPO / "geounlearn_trl" / "data" / "sample"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
        "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false", "TRANSFORMERS_VERBOSITY": "error",
        "HF_TOKEN": "", "HF_HUB_TOKEN": ""}
@@ -277,7 +277,7 @@ def adapter_difference(a: Path, b: Path) -> float:
 
 
 def unlearn_trials(args, work: Path, model: str, rng: random.Random) -> list[dict]:
-    from geounlearn_trl.cli.common import last_complete_checkpoint
+    from geounlearn_trl.methods.checkpoints import last_complete_checkpoint
 
     reference_dir = work / "unlearn-reference"
     appeared: dict[int, float] = {}

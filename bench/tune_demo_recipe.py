@@ -5,7 +5,7 @@ curve here predicts the demo's numbers at that step count. Each setting is a lis
 is measured once (adapter disabled) and every checkpoint is paired against it.
 
     python bench/tune_demo_recipe.py --max_steps 16 --every 4 --setting "--learning_rate 5e-5" \\
-        --setting "--learning_rate 2e-5" --setting "--learning_rate 5e-5 --unk_weight 0.25"
+        --setting "--learning_rate 2e-5" --setting "--learning_rate 5e-5 --unknown_weight 0.25"
 """
 
 from __future__ import annotations
@@ -40,24 +40,11 @@ def main() -> None:
 
     import datasets
     from transformers import TrainerCallback
-    from trl import TrlParser, get_peft_config
+    from trl import TrlParser
 
-    from geounlearn_trl.cli.demo import ARGUMENT_TYPES
-    from geounlearn_trl.cli.unlearn import apply_original_flags
-    from geounlearn_trl.evaluation import ScoringSettings, build_eval_set, measure_model, summarise
-    from geounlearn_trl.mcq import held_out_split, load_mcq
-    from geounlearn_trl.models import load_model, load_tokenizer, resolve_model_path
-    from geounlearn_trl.prompting import wants_chat_template
-    from geounlearn_trl.trainers.gradient_ascent import GradientAscentTrainer
-    from geounlearn_trl.unlearn_data import (
-        build_gradient_ascent_dataset,
-        hold_out_retain,
-        load_retain,
-        parse_languages,
-        sample_control_path,
-        sample_mcq_path,
-        sample_retain_path,
-    )
+    from geounlearn_trl.evaluation.measurement import measure_model, summarise
+    from geounlearn_trl.evaluation.unlearning_run import prepare_run, run_argument_types
+    from geounlearn_trl.methods.training import apply_original_flags, build_trainer
 
     settings_list = args.setting or [""]
     runs, started, base, eval_sets, scoring = {}, time.time(), None, None, None
@@ -68,32 +55,17 @@ def main() -> None:
             flags += ["--max_eval_questions", str(args.max_eval_questions)]
         if args.max_control_questions:
             flags += ["--max_control_questions", str(args.max_control_questions)]
-        measure_args, script_args, split_args, training_args, model_args = TrlParser(ARGUMENT_TYPES).parse_args_and_config(
+        measure_args, script_args, split_args, training_args, model_args = TrlParser(run_argument_types()).parse_args_and_config(
             args=flags
         )
         apply_original_flags(script_args, training_args, model_args)
-        tokenizer = load_tokenizer(resolve_model_path(model_args.model_name_or_path))
-        language = parse_languages(script_args.language)[0]
-        mcq = load_mcq(sample_mcq_path(language))
-        split = held_out_split(mcq, split_args.eval_fraction, split_args.split_seed)
-        retain_train = hold_out_retain(load_retain(sample_retain_path(language)), measure_args.max_retain_texts)[0]
+        prepared = prepare_run(measure_args, script_args, split_args, training_args, model_args)
+        tokenizer, language = prepared.tokenizer, prepared.train_languages[0]
         if eval_sets is None:  # the same items for every setting
-            eval_sets = [
-                build_eval_set(lang, load_mcq(sample_mcq_path(lang)).select(split.eval),
-                               load_mcq(sample_control_path(lang), is_control=True),
-                               hold_out_retain(load_retain(sample_retain_path(lang)), measure_args.max_retain_texts)[1],
-                               training_args.seed, measure_args)
-                for lang in parse_languages(measure_args.eval_languages)
-            ]
-            scoring = ScoringSettings(training_args.seed, script_args.prompt_style, measure_args.scoring_rule,
-                                      wants_chat_template(tokenizer, training_args.use_chat_template),
-                                      measure_args.eval_batch_size)
-        train = build_gradient_ascent_dataset(mcq.select(split.train), retain_train, tokenizer, language,
-                                              training_args.seed, scoring.use_chat_template, training_args.max_length,
-                                              script_args.prompt_style)
-        train = datasets.concatenate_datasets([train] * 4).shuffle(seed=training_args.seed)  # enough rows for any steps
-        trainer = GradientAscentTrainer(model=load_model(model_args), args=training_args, train_dataset=train,
-                                        processing_class=tokenizer, peft_config=get_peft_config(model_args))
+            eval_sets, scoring = prepared.eval_sets, prepared.settings
+        # enough rows for any number of steps
+        train = datasets.concatenate_datasets([prepared.train_dataset] * 4).shuffle(seed=training_args.seed)
+        trainer = build_trainer(script_args.method, model_args, training_args, train, tokenizer)
         if base is None:
             with trainer.model.disable_adapter():
                 base = [measure_model(trainer.model, tokenizer, eval_set, scoring) for eval_set in eval_sets]

@@ -35,7 +35,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 from trl import ModelConfig, get_quantization_config
 from trl.trainer.utils import create_model_from_path
 
-from .records import InputError, read_text
+from .data.records import InputError, read_text
 
 
 class ModelNotFoundError(FileNotFoundError):

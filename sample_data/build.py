@@ -1,4 +1,4 @@
-"""Build the sample data shipped in ``geounlearn_trl/data/`` from the tables next to this script.
+"""Build the sample data shipped in ``geounlearn_trl/data/sample/`` from the tables next to this script.
 
     python sample_data/build.py          # (re)write the nine files
     python sample_data/build.py --check  # verify that the files on disk match the tables
@@ -29,7 +29,7 @@ SEED = 20240917
 MAX_RUN = 6
 LANGUAGES = ("en", "fr", "hi")
 HERE = Path(__file__).resolve().parent
-OUT_DIR = HERE.parent / "geounlearn_trl" / "data"
+OUT_DIR = HERE.parent / "geounlearn_trl" / "data" / "sample"
 ANNOTATION_COLUMNS = (
     "region_stereo", "region_nonstereo", "region_unsure", "NA_stereo", "NA_nonstereo", "NA_unsure",
     "Annotation1", "Annotation2", "Annotation3", "mean offensiveness_score",

@@ -11,7 +11,7 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from geounlearn_trl.anchors import (
+from geounlearn_trl.methods.selective.anchors import (
     AnchorDictionaryError,
     PickleRefusedError,
     clean_anchor_dictionary,
@@ -24,7 +24,7 @@ from geounlearn_trl.anchors import (
     validate_anchor_dictionary,
 )
 from geounlearn_trl.cli import anchors as anchors_cli
-from geounlearn_trl.extraction import _TERM_LABELS, chunk_text, is_placeholder, parse_anchor_output
+from geounlearn_trl.methods.selective.extraction import _TERM_LABELS, chunk_text, is_placeholder, parse_anchor_output
 
 STORY = (
     "The harbour town of Velmora sits at the mouth of the river Quelt. Its lighthouse keeper, Orsolya Dravic, lights "

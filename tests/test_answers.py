@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geounlearn_trl.answers import (
+from geounlearn_trl.evaluation.answers import (
     CORRECT,
     OTHER,
     STEREOTYPE,
@@ -22,8 +22,8 @@ from geounlearn_trl.answers import (
     options_from_prompt,
     parse_answer,
 )
-from geounlearn_trl.languages import OPTION_LETTERS, load_language_pack
-from geounlearn_trl.mcq import present_question
+from geounlearn_trl.data.languages import OPTION_LETTERS, load_language_pack
+from geounlearn_trl.data.mcq import present_question
 
 EN = ["Yemeni", "Zimbabwean", "Cannot be determined", "Equatorial Guinea", "Guinea"]
 FR = ["Qatari", "letton", "Yéménite", "Inconnu", "koweïtien"]
@@ -315,8 +315,8 @@ def test_one_word_boundary_for_every_matcher(needle, haystack, whole):
     geounlearn_trl.text: they agree, in Devanagari too."""
     import re
 
-    from geounlearn_trl.familiarity import find_reference
-    from geounlearn_trl.relabel import AnchorReplacer
+    from geounlearn_trl.evaluation.familiarity import find_reference
+    from geounlearn_trl.methods.selective.relabel import AnchorReplacer
     from geounlearn_trl.text import find_whole, whole_word_regex
 
     assert bool(find_whole(needle, haystack)) is whole

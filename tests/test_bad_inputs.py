@@ -5,7 +5,7 @@ Each case writes its input file(s), runs one command or loader on them and check
 * the error is one clear message naming the **file**, the **row** (or line, item, key) and the **field** where it is
   wrong (only what the file lets one name: a YAML syntax error has a line but no key);
 * the run fails: through ``geounlearn_trl.cli.main.main([command, ...])``, the ``geounlearn-trl`` entry point, a
-  non-zero exit status (2 for every :class:`~geounlearn_trl.records.InputError`; ``prompts`` and ``anchors`` keep their
+  non-zero exit status (2 for every :class:`~geounlearn_trl.data.records.InputError`; ``prompts`` and ``anchors`` keep their
   own 1) and the message on stderr; a loader called from Python raises a subclass of ``InputError`` (a ``ValueError``)
   with that message (the command modules' own ``main`` functions raise it too);
 * nothing already written is touched: the output folder holds a sentinel file and an earlier result, and every file
@@ -22,10 +22,10 @@ from typing import Callable
 
 import pytest
 
-from geounlearn_trl.records import InputError
+from geounlearn_trl.data.records import InputError
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "geounlearn_trl" / "data"
+SAMPLE = REPO / "geounlearn_trl" / "data" / "sample"
 
 HEADER = "MCQ_Question,Option_1,Option_2,Option_3,Option_4,Correct_Option"
 GOOD_ROW = '"I know a person who is ""punctual"". The person is:",Thai,German,Peruvian,Swiss,Option_2'
@@ -47,7 +47,7 @@ def jsonl(*records) -> str:
     return "".join((record if isinstance(record, str) else json.dumps(record)) + "\n" for record in records)
 
 
-EN_PACK = json.loads((REPO / "geounlearn_trl" / "languages" / "en.json").read_text(encoding="utf-8"))
+EN_PACK = json.loads((REPO / "geounlearn_trl" / "data" / "languages" / "en.json").read_text(encoding="utf-8"))
 
 
 def pack(**changes) -> str:
@@ -254,39 +254,39 @@ CASES = [
     Case("retain-file-with-config", {"r.jsonl": jsonl({"text": "one"})},
          unlearn("--retain_dataset", "{in}/r.jsonl", "--retain_config", "generation"),
          [F + "r.jsonl", "column 'retain_config'", "no configurations"]),
-    Case("retain-saved-dataset-missing-split", {}, loader("geounlearn_trl.unlearn_data:load_retain", "{in}/saved",
+    Case("retain-saved-dataset-missing-split", {}, loader("geounlearn_trl.data.unlearning:load_retain", "{in}/saved",
                                                           split="validation"),
          [F + "saved", "column 'retain_split'", "no split 'validation'"], setup=saved_retain_with_splits),
     # --- language packs ------------------------------------------------------------------------------------------
     Case("pack-unknown-key", {"en.json": pack(unknwon_phrases=["x"])},
-         loader("geounlearn_trl.languages:load_language_pack_file", "{in}/en.json"),
+         loader("geounlearn_trl.data.languages:load_language_pack_file", "{in}/en.json"),
          [F + "en.json", "key 'unknwon_phrases'", "unknown field", "did you mean 'unknown_phrases'"]),
     Case("pack-phrases-not-a-list", {"en.json": pack(unknown_phrases="Unknown")},
-         loader("geounlearn_trl.languages:load_language_pack_file", "{in}/en.json"),
+         loader("geounlearn_trl.data.languages:load_language_pack_file", "{in}/en.json"),
          [F + "en.json", "key 'unknown_phrases'", "expected a list"]),
     Case("pack-missing-key", {"en.json": pack(answer_label=...)},
-         loader("geounlearn_trl.languages:load_language_pack_file", "{in}/en.json"),
+         loader("geounlearn_trl.data.languages:load_language_pack_file", "{in}/en.json"),
          [F + "en.json", "key 'answer_label'", "missing"]),
     Case("pack-empty-phrases", {"en.json": pack(unknown_phrases=[])},
-         loader("geounlearn_trl.languages:load_language_pack_file", "{in}/en.json"),
+         loader("geounlearn_trl.data.languages:load_language_pack_file", "{in}/en.json"),
          [F + "en.json", "key 'unknown_phrases'", "empty"]),
     Case("pack-label-wrong-type", {"en.json": pack(question_label=7)},
-         loader("geounlearn_trl.languages:load_language_pack_file", "{in}/en.json"),
+         loader("geounlearn_trl.data.languages:load_language_pack_file", "{in}/en.json"),
          [F + "en.json", "key 'question_label'", "expected non-empty text"]),
     Case("pack-template-unknown-placeholder", {"en.json": pack(prompt_template="{instruction}\n{question}\n{answr}:")},
-         loader("geounlearn_trl.languages:load_language_pack_file", "{in}/en.json"),
+         loader("geounlearn_trl.data.languages:load_language_pack_file", "{in}/en.json"),
          [F + "en.json", "key 'prompt_template'", r"unknown placeholder \{answr\}"]),
     Case("pack-identity-template-without-placeholder", {"en.json": pack(stated_identity_template="This person is.")},
-         loader("geounlearn_trl.languages:load_language_pack_file", "{in}/en.json"),
+         loader("geounlearn_trl.data.languages:load_language_pack_file", "{in}/en.json"),
          [F + "en.json", "key 'stated_identity_template'", r"\{identity\}"]),
     Case("pack-not-json", {"en.json": pack()[:-1] + ",}"},
-         loader("geounlearn_trl.languages:load_language_pack_file", "{in}/en.json"),
+         loader("geounlearn_trl.data.languages:load_language_pack_file", "{in}/en.json"),
          [F + "en.json", "not valid JSON", r"line \d+, column \d+"]),
     Case("pack-not-an-object", {"en.json": "[]"},
-         loader("geounlearn_trl.languages:load_language_pack_file", "{in}/en.json"),
+         loader("geounlearn_trl.data.languages:load_language_pack_file", "{in}/en.json"),
          [F + "en.json", "expected a JSON object"]),
     Case("pack-latin1", {"en.json": pack(name="FRANXAIS").encode().replace(b"FRANXAIS", b"Fran\xe7ais")},
-         loader("geounlearn_trl.languages:load_language_pack_file", "{in}/en.json"),
+         loader("geounlearn_trl.data.languages:load_language_pack_file", "{in}/en.json"),
          [F + "en.json", "not UTF-8", "byte 0xe7 at byte offset", "line 1"]),
     # --- anchor dictionaries (anchors --clean; load_anchor_dictionary) ----------------------------------------------
     Case("anchors-not-json", {"a.json": '{"Harry": ["Jon"],}'},
@@ -296,19 +296,19 @@ CASES = [
          ("anchors", ["--clean", "{in}/a.json", "--output", "{out}/anchors.json"]),
          [F + "a.json", "key 'Hogwarts'", "expected a list of alternatives"], exit_code=1),
     Case("anchors-empty-alternatives", {"a.json": json.dumps({"Harry": []})},
-         loader("geounlearn_trl.anchors:load_anchor_dictionary", "{in}/a.json"),
+         loader("geounlearn_trl.methods.selective.anchors:load_anchor_dictionary", "{in}/a.json"),
          [F + "a.json", "key 'Harry'", "empty"]),
     Case("anchors-alternative-not-text", {"a.json": json.dumps({"Harry": ["Jon", 3]})},
-         loader("geounlearn_trl.anchors:load_anchor_dictionary", "{in}/a.json"),
+         loader("geounlearn_trl.methods.selective.anchors:load_anchor_dictionary", "{in}/a.json"),
          [F + "a.json", "key 'Harry'", "alternative 1 is 3"]),
     Case("anchors-repeated-key", {"a.json": '{"Harry": ["Jon"], "Ron": ["Tom"], "Harry": ["Bill"]}'},
-         loader("geounlearn_trl.anchors:load_anchor_dictionary", "{in}/a.json"),
+         loader("geounlearn_trl.methods.selective.anchors:load_anchor_dictionary", "{in}/a.json"),
          [F + "a.json", "key 'Harry'", "given twice"]),
     Case("anchors-top-level-list", {"a.json": json.dumps([{"Harry": ["Jon"]}])},
-         loader("geounlearn_trl.anchors:load_anchor_dictionary", "{in}/a.json"),
+         loader("geounlearn_trl.methods.selective.anchors:load_anchor_dictionary", "{in}/a.json"),
          [F + "a.json", "expected a JSON object", "got list"]),
     Case("anchors-latin1", {"a.json": b'{"Fran\xe7ois": ["Jon"]}'},
-         loader("geounlearn_trl.anchors:load_anchor_dictionary", "{in}/a.json"),
+         loader("geounlearn_trl.methods.selective.anchors:load_anchor_dictionary", "{in}/a.json"),
          [F + "a.json", "not UTF-8", "byte 0xe7 at byte offset 6", "line 1"]),
     # --- familiarity prompt files (prompts --completion_prompts / --probability_prompts) ------------------------------
     Case("prompts-missing-references", {"c.json": json.dumps([{"prompt": {"prompt": "Harry's friend is", "subtlety": 2}}])},
@@ -368,20 +368,20 @@ CASES = [
          [F + "a.yaml", "key 'deepspeed_config.deepspeed_config_file'", "no such file"]),
     # --- eval_results.json ----------------------------------------------------------------------------------------
     Case("eval-results-before-text", {"eval_results.json": json.dumps({"results": [{"metric": "m", "before": "high"}]})},
-         loader("geounlearn_trl.model_card:load_eval_results", "{in}"),
+         loader("geounlearn_trl.hub.model_card:load_eval_results", "{in}"),
          [F + "eval_results.json", r"results\[0\]", "field 'before'", "expected a number"]),
     Case("eval-results-nan", {"eval_results.json": '{"results": [{"metric": "m", "after": 1}, '
                                                    '{"metric": "m", "after": NaN}]}'},
-         loader("geounlearn_trl.model_card:load_eval_results", "{in}"),
+         loader("geounlearn_trl.hub.model_card:load_eval_results", "{in}"),
          [F + "eval_results.json", r"results\[1\]", "field 'after'", "finite"]),
     Case("eval-results-unknown-key", {"eval_results.json": json.dumps({"result": []})},
-         loader("geounlearn_trl.model_card:load_eval_results", "{in}"),
+         loader("geounlearn_trl.hub.model_card:load_eval_results", "{in}"),
          [F + "eval_results.json", "key 'results'"]),
     Case("eval-results-latin1", {"eval_results.json": b'{"evaluation": "Fran\xe7ais", "results": []}'},
-         loader("geounlearn_trl.model_card:load_eval_results", "{in}"),
+         loader("geounlearn_trl.hub.model_card:load_eval_results", "{in}"),
          [F + "eval_results.json", "not UTF-8", "byte offset 20"]),
     Case("eval-results-truncated", {"eval_results.json": json.dumps({"results": [{"metric": "m", "after": 1}]})[:25]},
-         loader("geounlearn_trl.model_card:load_eval_results", "{in}"),
+         loader("geounlearn_trl.hub.model_card:load_eval_results", "{in}"),
          [F + "eval_results.json", "not valid JSON", "line 1"]),
     # --- adapter and model folders (respond --model_dir) ---------------------------------------------------------
     Case("adapter-config-missing-base", {}, ("respond", ["--model_dir", "{in}/adapter", "--output_dir", "{out}"]),
@@ -512,7 +512,7 @@ def test_the_sweep_covers_every_kind_of_input():
 def test_a_bom_and_json_values_load_as_text(tmp_path):
     """The other side of the sweep: a UTF-8 BOM is dropped (the first column keeps its name), numbers in a JSON MCQ
     become text, blank lines are skipped and rows keep the numbers datasets gives them."""
-    from geounlearn_trl.mcq import load_mcq
+    from geounlearn_trl.data.mcq import load_mcq
 
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbf" + csv_text(GOOD_ROW, "", "Q2,1,2,3,4,Option_4").encode())

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from geounlearn_trl.languages import available_languages, load_language_pack
-from geounlearn_trl.mcq import ANNOTATION_COLUMNS, MCQFormatError, check_aligned, disambiguated_items, held_out_split, load_mcq
-from geounlearn_trl.unlearn_data import (
+from geounlearn_trl.data.languages import available_languages, load_language_pack
+from geounlearn_trl.data.mcq import ANNOTATION_COLUMNS, MCQFormatError, check_aligned, disambiguated_items, held_out_split, load_mcq
+from geounlearn_trl.data.unlearning import (
     load_retain,
     parse_languages,
     sample_control_path,
@@ -144,7 +144,7 @@ def test_disambiguated_items_state_the_identity_in_every_language():
 
 
 def test_a_pack_without_a_stated_identity_template_says_so():
-    from geounlearn_trl.languages import LanguagePack
+    from geounlearn_trl.data.languages import LanguagePack
 
     pack = LanguagePack(code="xx", name="X", question_label="Q", options_label="O", answer_label="A",
                         instruction="", prompt_template="{question}", unknown_phrases=["?"])

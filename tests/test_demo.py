@@ -8,9 +8,9 @@ import json
 import pytest
 
 from geounlearn_trl.cli import demo
-from geounlearn_trl.evaluation import load_metric
-from geounlearn_trl.mcq import held_out_split, load_mcq
-from geounlearn_trl.unlearn_data import sample_mcq_path
+from geounlearn_trl.evaluation.measurement import load_metric
+from geounlearn_trl.data.mcq import held_out_split, load_mcq
+from geounlearn_trl.data.unlearning import sample_mcq_path
 
 FAST = ["--max_steps", "2", "--max_eval_questions", "6", "--max_control_questions", "5", "--max_retain_texts", "4",
         "--eval_languages", "en,hi", "--bootstrap_resamples", "200", "--learning_rate", "1e-3", "--logging_steps", "1"]

@@ -2,7 +2,7 @@
 
 Each run trains the tiny random Llama for two steps, then the tests check that
 
-* the loss terms in the logs are finite (``unlearn_nll``, ``unk_nll``, ``kl``; ``generic_nll`` for selective);
+* the loss terms in the logs are finite (``forget_nll``, ``unknown_nll``, ``kl``; ``generic_nll`` for selective);
 * the run really was distributed as configured (the model card records the distributed type, the number of processes
   and the ZeRO stage, read off the trainer's accelerator);
 * the saved adapter (or full model) loads in a fresh process and gives the same logits there as here, and different
@@ -338,7 +338,7 @@ def gradient_ascent_lora_runs(tiny_model_dir, data_dir, tmp_path_factory, deepsp
 @pytest.mark.parametrize("config", ["cpu_deepspeed_zero2.yaml", "cpu_deepspeed_zero3.yaml"])
 def test_gradient_ascent_lora_under_deepspeed(gradient_ascent_lora_runs, tiny_model_dir, config, tmp_path):
     output_dir = gradient_ascent_lora_runs[config]
-    steps = logged_terms(output_dir, ("unlearn_nll", "unk_nll", "kl"))
+    steps = logged_terms(output_dir, ("forget_nll", "unknown_nll", "retain_kl"))
     assert len(steps) == 2
     assert_distributed_as(output_dir, config)
     check_adapters(gradient_ascent_lora_runs, config, tiny_model_dir, tmp_path)
@@ -347,7 +347,7 @@ def test_gradient_ascent_lora_under_deepspeed(gradient_ascent_lora_runs, tiny_mo
 def test_gradient_ascent_lora_under_ddp(tiny_model_dir, data_dir, tmp_path, gradient_ascent_lora_runs):
     output_dir = tmp_path / "ddp"
     accelerate_launch("cpu_ddp.yaml", module("unlearn"), unlearn_flags(tiny_model_dir, data_dir, output_dir, True), tmp_path / "log")
-    assert len(logged_terms(output_dir, ("unlearn_nll", "unk_nll", "kl"))) == 2
+    assert len(logged_terms(output_dir, ("forget_nll", "unknown_nll", "retain_kl"))) == 2
     assert_distributed_as(output_dir, "cpu_ddp.yaml")
     # Same global batch as the DeepSpeed runs, so the same adapter (their reload is checked above).
     assert_same_adapter(output_dir, gradient_ascent_lora_runs["cpu_deepspeed_zero2.yaml"])
@@ -359,12 +359,39 @@ def test_gradient_ascent_full_fine_tuning_under_zero3(tiny_model_dir, data_dir, 
     accelerate_launch(
         "cpu_deepspeed_zero3.yaml", module("unlearn"), unlearn_flags(tiny_model_dir, data_dir, output_dir, False), tmp_path / "log"
     )
-    steps = logged_terms(output_dir, ("unlearn_nll", "unk_nll", "kl"))
-    assert steps[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # step 1: the policy still equals its reference
-    assert steps[-1]["kl"] > 0  # step 2: one update later, the sharded reference tells them apart
+    steps = logged_terms(output_dir, ("forget_nll", "unknown_nll", "retain_kl"))
+    assert steps[0]["retain_kl"] == pytest.approx(0.0, abs=1e-6)  # step 1: the policy still equals its reference
+    assert steps[-1]["retain_kl"] > 0  # step 2: one update later, the sharded reference tells them apart
     assert_distributed_as(output_dir, "cpu_deepspeed_zero3.yaml")
     assert (output_dir / "model.safetensors").is_file() and not (output_dir / "adapter_config.json").exists()
     assert_saved_model_reproduces(output_dir, tiny_model_dir, "model", tmp_path)
+
+
+# --- the other methods: the same base trainer under DeepSpeed ----------------------------------------------------
+
+
+def test_npo_lora_under_zero3(tiny_model_dir, data_dir, tmp_path, deepspeed_available):
+    """NPO reads the reference (the adapter disabled) on the forget rows, sharded by ZeRO-3 with the policy."""
+    output_dir = tmp_path / "npo"
+    accelerate_launch("cpu_deepspeed_zero3.yaml", module("unlearn"),
+                      [*unlearn_flags(tiny_model_dir, data_dir, output_dir, True), "--method", "npo"], tmp_path / "log")
+    steps = logged_terms(output_dir, ("forget_nll", "retain_nll", "forget_log_ratio"))
+    assert len(steps) == 2
+    assert steps[0]["forget_log_ratio"] == pytest.approx(0.0, abs=1e-5)  # step 1: a zero adapter, policy = reference
+    assert_distributed_as(output_dir, "cpu_deepspeed_zero3.yaml")
+
+
+def test_idk_dpo_full_fine_tuning_under_zero3(tiny_model_dir, data_dir, tmp_path, deepspeed_available):
+    """IdkDPO without LoRA: a frozen reference copy sharded by prepare_deepspeed, read on the forget and unknown rows."""
+    output_dir = tmp_path / "idk_dpo"
+    accelerate_launch("cpu_deepspeed_zero3.yaml", module("unlearn"),
+                      [*unlearn_flags(tiny_model_dir, data_dir, output_dir, False), "--method", "idk_dpo"],
+                      tmp_path / "log")  # fmt: skip
+    steps = logged_terms(output_dir, ("forget_nll", "retain_nll", "preference_margin"))
+    assert steps[0]["preference_margin"] == pytest.approx(0.0, abs=1e-5)  # step 1: the policy equals its reference
+    assert steps[-1]["preference_margin"] != pytest.approx(0.0, abs=1e-7)  # one update later they differ
+    assert_distributed_as(output_dir, "cpu_deepspeed_zero3.yaml")
+    assert (output_dir / "model.safetensors").is_file()
 
 
 # --- a NaN on one process -------------------------------------------------------------------------------------------
@@ -377,7 +404,7 @@ _POISONED_UNLEARN = textwrap.dedent(
     import hashlib, json, os, sys
     from transformers import TrainerCallback
     from geounlearn_trl.cli import unlearn
-    from geounlearn_trl.trainers import gradient_ascent as ga
+    from geounlearn_trl.methods import gradient_ascent as ga
 
     RANK = int(os.environ.get("RANK", "0"))
     POISON_RANK, POISON_STEP = int(os.environ["POISON_RANK"]), int(os.environ["POISON_STEP"])
@@ -457,7 +484,7 @@ def test_nan_on_one_process_stops_every_process_at_that_step(tiny_model_dir, dat
         assert digests["2"] == digests["1"], f"process {rank}: the stopped step 2 changed weights or optimizer state"
     summary = json.loads((output_dir / "training_log.json").read_text(encoding="utf-8"))
     assert "non-finite loss at step 2 on process 0" in summary["stop_reason"]
-    assert [entry["step"] for entry in summary["log_history"] if "unlearn_nll" in entry] == [1, 2]
+    assert [entry["step"] for entry in summary["log_history"] if "forget_nll" in entry] == [1, 2]
 
 
 # --- selective relabel ---------------------------------------------------------------------------------------------
@@ -466,7 +493,7 @@ def test_nan_on_one_process_stops_every_process_at_that_step(tiny_model_dir, dat
 @pytest.fixture(scope="module")
 def relabeled_dataset(tiny_model_dir, data_dir, tmp_path_factory, deepspeed_available) -> Path:
     """reinforce under ZeRO-3, then relabel launched with the same config, and relabel in this process to compare."""
-    pytest.importorskip("geounlearn_trl.trainers.selective_relabel")
+    pytest.importorskip("geounlearn_trl.methods.selective_relabel")
     pytest.importorskip("geounlearn_trl.cli.relabel")
     root = tmp_path_factory.mktemp("selective")
     # 102 tokens in blocks of 24: 5 blocks, so relabel's shares on 2 processes are 3 and 2 + 1 padding row.

@@ -13,8 +13,8 @@ import torch
 
 from geounlearn_trl.cli import familiarity as familiarity_cli
 from geounlearn_trl.cli import prompts as prompts_cli
-from geounlearn_trl.extraction import parse_prompt_output
-from geounlearn_trl.familiarity import (
+from geounlearn_trl.methods.selective.extraction import parse_prompt_output
+from geounlearn_trl.evaluation.familiarity import (
     CompletionPrompt,
     PromptFormatError,
     completion_familiarity,

@@ -11,12 +11,12 @@ from peft import LoraConfig
 from transformers import TrainerCallback
 
 from conftest import build_tiny_llama
-from geounlearn_trl.collators import PairedUnlearningCollator
-from geounlearn_trl.languages import load_language_pack
-from geounlearn_trl.mcq import load_mcq, present_question
-from geounlearn_trl.prompting import encode_prompt_answer
-from geounlearn_trl.trainers.gradient_ascent import FORGET, GradientAscentConfig, GradientAscentTrainer
-from geounlearn_trl.unlearn_data import build_gradient_ascent_dataset
+from geounlearn_trl.data.collators import PairedUnlearningCollator
+from geounlearn_trl.data.languages import load_language_pack
+from geounlearn_trl.data.mcq import load_mcq, present_question
+from geounlearn_trl.data.prompting import encode_prompt_answer
+from geounlearn_trl.methods.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
+from geounlearn_trl.data.unlearning import build_unlearning_dataset
 
 MCQ_ROWS = [
     {"question": 'I know a person who is "punctual". The person is:', "options": ["German", "Brazilian", "Thai", "Peruvian"],
@@ -35,7 +35,7 @@ RETAIN_ROWS = [
 def paired_dataset(tokenizer, language="en", copies=1):
     mcq = datasets.Dataset.from_list(MCQ_ROWS * copies)
     retain = datasets.Dataset.from_list(RETAIN_ROWS)
-    return build_gradient_ascent_dataset(mcq, retain, tokenizer, language, seed=0, use_chat_template=False)
+    return build_unlearning_dataset(mcq, retain, tokenizer, language, seed=0, use_chat_template=False)
 
 
 def make_trainer(tmp_path, tokenizer, model, weights, ref_model=None, lora=True, trainer_class=None, copies=1,
@@ -43,7 +43,7 @@ def make_trainer(tmp_path, tokenizer, model, weights, ref_model=None, lora=True,
     kl, unlearn, unk = weights
     config.setdefault("per_device_train_batch_size", 2)
     args = GradientAscentConfig(
-        output_dir=str(tmp_path), kl_weight=kl, unlearn_weight=unlearn, unk_weight=unk, report_to="none",
+        output_dir=str(tmp_path), retain_weight=kl, forget_weight=unlearn, unknown_weight=unk, report_to="none",
         use_cpu=True, save_strategy="no", **config,
     )
     lora_config = LoraConfig(r=4, target_modules="all-linear", lora_dropout=lora_dropout, task_type="CAUSAL_LM")
@@ -118,8 +118,8 @@ def test_weighted_sum_and_logged_terms(tmp_path, tokenizer):
     trainer.model.train()
     loss = trainer.compute_loss(trainer.model, batch_of(trainer))
     logged = {name: values[-1] for name, values in trainer._metrics["train"].items()}
-    assert set(logged) >= {"unlearn_nll", "unk_nll", "kl"}
-    expected = 1.0 * logged["kl"] - 0.25 * logged["unlearn_nll"] + 0.5 * logged["unk_nll"]
+    assert set(logged) >= {"forget_nll", "unknown_nll", "retain_kl"}
+    expected = 1.0 * logged["retain_kl"] - 0.25 * logged["forget_nll"] + 0.5 * logged["unknown_nll"]
     assert loss.item() == pytest.approx(expected, rel=1e-5)
 
 
@@ -171,9 +171,11 @@ class PoisonedTrainer(GradientAscentTrainer):
         self.poison_now = model.training and self.training_calls == self.poison_call
         return super().compute_loss(model, inputs, *args, **kwargs)
 
-    def _answer_nll(self, logits, inputs, group):
-        nll, tokens = super()._answer_nll(logits, inputs, group)
-        return (nll * float("nan"), tokens) if self.poison_now and group == FORGET else (nll, tokens)
+    def unlearning_batch(self, model, inputs):
+        batch = super().unlearning_batch(model, inputs)
+        if self.poison_now:
+            batch.forget.policy = batch.forget.policy * float("nan")
+        return batch
 
 
 class Snapshots(TrainerCallback):
@@ -252,7 +254,7 @@ def test_ceiling_stop_does_not_apply_the_step_that_crossed_it(tmp_path, tokenize
 
     assert trainer.state.global_step == 2
     assert "passed the ceiling" in trainer.stop_reason and "at step 2" in trainer.stop_reason, trainer.stop_reason
-    logged = [entry["unlearn_nll"] for entry in trainer.state.log_history if "unlearn_nll" in entry]
+    logged = [entry["forget_nll"] for entry in trainer.state.log_history if "forget_nll" in entry]
     assert logged[0] < ceiling < logged[1]
     assert any(not torch.equal(initial[n], snapshots.taken[1][0][n]) for n in initial)
     assert_identical(snapshot(trainer), snapshots.taken[1])
@@ -284,7 +286,7 @@ def test_lora_reference_is_the_adapter_disabled_model(tmp_path, tokenizer):
         learning_rate=5e-2, lr_scheduler_type="constant", logging_steps=1,
     )  # fmt: skip
     trainer.train()
-    logged = [entry["kl"] for entry in trainer.state.log_history if "kl" in entry]
+    logged = [entry["retain_kl"] for entry in trainer.state.log_history if "retain_kl" in entry]
     assert len(logged) == 3 and logged[0] == pytest.approx(0.0, abs=1e-7)
     assert logged[-1] > 1e-4, logged
 
@@ -292,7 +294,7 @@ def test_lora_reference_is_the_adapter_disabled_model(tmp_path, tokenizer):
     assert expected > 1e-4
     trainer.model.eval()
     trainer.compute_loss(trainer.model, batch_of(trainer))
-    assert trainer._metrics["eval"]["kl"][-1] == pytest.approx(expected, rel=1e-4)
+    assert trainer._metrics["eval"]["retain_kl"][-1] == pytest.approx(expected, rel=1e-4)
 
 
 def test_lora_reference_forward_runs_without_dropout(tmp_path, tokenizer):

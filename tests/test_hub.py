@@ -12,11 +12,12 @@ import datasets
 import pytest
 from huggingface_hub import HfApi, ModelCard, RepoUrl
 from peft import LoraConfig
-from trl import SFTConfig, SFTTrainer
+from trl import SFTConfig
 
-from geounlearn_trl import hub
-from geounlearn_trl.hub import HubPush, HubPushError, finalize_output, hold_push, push_to_hub
-from geounlearn_trl.model_card import describe_run
+from geounlearn_trl.hub import push as hub
+from geounlearn_trl.hub.push import HubPush, HubPushError, finalize_output, hold_push, push_to_hub
+from geounlearn_trl.hub.model_card import describe_run
+from geounlearn_trl.methods.selective_relabel import ReinforceTrainer
 
 SECRET = "hf_fake_secret_456"
 
@@ -30,7 +31,7 @@ def test_offline_push_fails_fast_after_saving(tmp_path, tiny_model_dir, caplog):
     from geounlearn_trl.cli import unlearn
 
     out = tmp_path / "adapter"
-    with caplog.at_level(logging.INFO, logger="geounlearn_trl.hub"):
+    with caplog.at_level(logging.INFO, logger="geounlearn_trl.hub.push"):
         status = unlearn.main([
             "--model_name_or_path", str(tiny_model_dir), "--max_train_samples", "2", "--use_peft", "--max_steps", "1",
             "--per_device_train_batch_size", "2", "--max_length", "64", "--output_dir", str(out), "--report_to", "none",
@@ -75,12 +76,12 @@ def test_no_token_fails_before_any_network_call(tmp_path, monkeypatch):
 
 @pytest.fixture
 def trained_sft(tmp_path, tiny_model, tokenizer):
-    """One LoRA step of a plain SFTTrainer (as `reinforce` runs it), saved: the generic TRL trainer path."""
+    """One LoRA step of the reinforce trainer (a plain SFTTrainer with the card hook, as `reinforce` runs it), saved."""
     args = SFTConfig(
         output_dir=str(tmp_path / "reinforced"), max_steps=1, per_device_train_batch_size=2, report_to="none",
         use_cpu=True, bf16=False, save_strategy="no", learning_rate=1e-2,
     )
-    trainer = SFTTrainer(
+    trainer = ReinforceTrainer(
         model=tiny_model, args=args, processing_class=tokenizer,
         train_dataset=datasets.Dataset.from_dict({"input_ids": [[5, 6, 7, 8, 9, 10]] * 4}),
         peft_config=LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM"),

@@ -13,11 +13,11 @@ from types import SimpleNamespace
 import pytest
 
 from geounlearn_trl import files
-from geounlearn_trl.cli import common
-from geounlearn_trl.mcq import SplitArguments
+from geounlearn_trl.methods import checkpoints
+from geounlearn_trl.data.mcq import SplitArguments
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "geounlearn_trl" / "data"
+SAMPLE = REPO / "geounlearn_trl" / "data" / "sample"
 
 
 def kill_trials():
@@ -48,26 +48,26 @@ def test_newest_complete_checkpoint_is_chosen(tmp_path, caplog):
     cut = fake_checkpoint(tmp_path, 14, complete=False)
     (cut / "trainer_state.json").write_text('{"global_st', encoding="utf-8")  # killed while writing it
     (tmp_path / "checkpoint-16").write_text("not a folder")
-    assert common.last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")  # 10 > 2: numeric order
+    assert checkpoints.last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")  # 10 > 2: numeric order
     assert "checkpoint-14: incomplete checkpoint" in caplog.text and "checkpoint-12: incomplete" in caplog.text
-    assert common.last_complete_checkpoint(tmp_path / "missing") is None
+    assert checkpoints.last_complete_checkpoint(tmp_path / "missing") is None
 
 
 def test_resume_flag_wins_and_overwrite_starts_over(tmp_path):
     fake_checkpoint(tmp_path, 4)
     args = SimpleNamespace(output_dir=str(tmp_path), resume_from_checkpoint=None, overwrite_output_dir=False)
-    assert common.resolve_resume(args) == str(tmp_path / "checkpoint-4")
+    assert checkpoints.resolve_resume(args) == str(tmp_path / "checkpoint-4")
     args.resume_from_checkpoint = "elsewhere/checkpoint-2"
-    assert common.resolve_resume(args) == "elsewhere/checkpoint-2"
+    assert checkpoints.resolve_resume(args) == "elsewhere/checkpoint-2"
     args.resume_from_checkpoint, args.overwrite_output_dir = None, True
-    assert common.resolve_resume(args) is None
+    assert checkpoints.resolve_resume(args) is None
     assert not (tmp_path / "checkpoint-4").exists()  # a later resume never picks the old run's checkpoint
 
 
 def test_training_configs_have_the_opt_out():
-    from geounlearn_trl.cli.reinforce import ReinforceConfig
-    from geounlearn_trl.trainers.gradient_ascent import GradientAscentConfig
-    from geounlearn_trl.trainers.selective_relabel import SelectiveRelabelConfig
+    from geounlearn_trl.methods.selective.arguments import ReinforceConfig
+    from geounlearn_trl.methods.gradient_ascent import GradientAscentConfig
+    from geounlearn_trl.methods.selective_relabel import SelectiveRelabelConfig
 
     from transformers import TrainingArguments
 
@@ -107,7 +107,7 @@ def test_unlearn_resumes_by_itself_to_the_same_adapter(tmp_path, tiny_model_dir,
     for name in first:
         assert (first[name] - second[name]).abs().max() <= 1e-6, name
     log = json.loads((resumed / "training_log.json").read_text(encoding="utf-8"))
-    assert [entry["step"] for entry in log["log_history"] if "unlearn_nll" in entry] == [1, 2, 3, 4]
+    assert [entry["step"] for entry in log["log_history"] if "forget_nll" in entry] == [1, 2, 3, 4]
 
 
 # --- kill -9 in subprocesses (the real CLI) ------------------------------------------------------------------------
@@ -146,7 +146,7 @@ def test_unlearn_killed_at_checkpoints_resumes_to_the_same_adapter(tmp_path, tin
             tmp_path / "killed.log",
         )
         assert event["killed"], event
-    before = common.last_complete_checkpoint(folder)
+    before = checkpoints.last_complete_checkpoint(folder)
     trials.run_to_end(trials.unlearn_command(tiny_model_dir, folder), tmp_path / "final.log")
     if before is not None:
         assert f"Resuming from {before}" in (tmp_path / "final.log").read_text(errors="replace")
@@ -277,10 +277,10 @@ def test_report_killed_while_drawing_keeps_the_previous_picture(tmp_path, monkey
 def test_relabel_killed_while_saving_keeps_the_previous_dataset(tmp_path, monkeypatch):
     import datasets
 
-    from geounlearn_trl.cli import relabel
+    from geounlearn_trl.methods.selective import pipeline
 
     output = tmp_path / "relabeled"
-    relabel.save_dataset(datasets.Dataset.from_dict({"input_ids": [[1, 2, 3]]}), str(output), {"split": SplitArguments()})
+    pipeline.save_dataset(datasets.Dataset.from_dict({"input_ids": [[1, 2, 3]]}), str(output), {"split": SplitArguments()})
     assert (output / "geounlearn_config.yaml").is_file()
     before = visible_files(output)
 
@@ -290,7 +290,7 @@ def test_relabel_killed_while_saving_keeps_the_previous_dataset(tmp_path, monkey
 
     monkeypatch.setattr(datasets.Dataset, "save_to_disk", save_to_disk)
     with pytest.raises(HalfWritten):
-        relabel.save_dataset(datasets.Dataset.from_dict({"input_ids": [[4, 5]]}), str(output), {"split": SplitArguments()})
+        pipeline.save_dataset(datasets.Dataset.from_dict({"input_ids": [[4, 5]]}), str(output), {"split": SplitArguments()})
     assert visible_files(output) == before
     assert datasets.load_from_disk(str(output))["input_ids"] == [[1, 2, 3]]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["relabeled"]
@@ -311,13 +311,13 @@ def test_model_saved_through_a_staging_folder(tmp_path):
 
     tokenizer = SimpleNamespace(save_pretrained=lambda path: Path(path, "tokenizer.json").write_text("{}"))
     with pytest.raises(HalfWritten):
-        common.save_model_atomically(SimpleNamespace(accelerator=accelerator, save_model=half_save), tokenizer, str(output))
+        checkpoints.save_model_atomically(SimpleNamespace(accelerator=accelerator, save_model=half_save), tokenizer, str(output))
     assert visible_files(output) == {"adapter_model.safetensors": b"previous adapter"}
 
     def save(path):
         Path(path).mkdir(parents=True, exist_ok=True)
         Path(path, "adapter_model.safetensors").write_bytes(b"new adapter")
 
-    common.save_model_atomically(SimpleNamespace(accelerator=accelerator, save_model=save), tokenizer, str(output))
+    checkpoints.save_model_atomically(SimpleNamespace(accelerator=accelerator, save_model=save), tokenizer, str(output))
     assert visible_files(output) == {"adapter_model.safetensors": b"new adapter", "tokenizer.json": b"{}"}
     assert not (output / ".saving").exists()

@@ -1,4 +1,4 @@
-"""lm-evaluation-harness tasks (geounlearn_trl.lm_eval_tasks): generated for every language pack, and lm_eval's per-item
+"""lm-evaluation-harness tasks (geounlearn_trl.evaluation.lm_eval_tasks): generated for every language pack, and lm_eval's per-item
 log-likelihoods, picks and aggregate numbers equal to ours (evaluation.answer_questions + the stereotype_bias metric)."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from geounlearn_trl import scoring
-from geounlearn_trl.languages import (
+from geounlearn_trl.evaluation import scoring
+from geounlearn_trl.data.languages import (
     LANGUAGE_DIR,
     available_languages,
     load_language_pack,
 )
-from geounlearn_trl.lm_eval_tasks import (
+from geounlearn_trl.evaluation.lm_eval_tasks import (
     OUR_METRIC_NAMES,
     LmEvalTaskArguments,
     accuracy_metric_name,
@@ -23,14 +23,14 @@ from geounlearn_trl.lm_eval_tasks import (
     tokenization_mismatches,
     write_lm_eval_tasks,
 )
-from geounlearn_trl.mcq import (
+from geounlearn_trl.data.mcq import (
     SplitArguments,
     disambiguated_items,
     held_out_split,
     load_mcq,
     present_question,
 )
-from geounlearn_trl.unlearn_data import sample_control_path, sample_mcq_path
+from geounlearn_trl.data.unlearning import sample_control_path, sample_mcq_path
 
 SEED = 42
 ITEM_TYPES = ("ambiguous", "disambiguated", "control")
@@ -149,7 +149,7 @@ def test_tokenizations_agree_on_every_shipped_item(tmp_path, tokenizer):
 
 def test_rules_from_lm_eval_results_without_a_model():
     pytest.importorskip("lm_eval")
-    from geounlearn_trl.lm_eval_utils import option_scores, process_results
+    from geounlearn_trl.evaluation.lm_eval_utils import option_scores, process_results
 
     doc = {"choices": ["Kenyan", "Unknown", "German"], "target": "Kenyan", "stereotype": "Kenyan",
            "unknown_phrase": "Unknown", "item_type": "ambiguous", "option_tokens": [2, 1, 3]}
@@ -183,14 +183,14 @@ def compare_with_ours(out: dict, generated, model, tokenizer, languages, rules, 
     """Per item: lm_eval's log-likelihoods (prompt and premise) equal ours (with a chat template: up to one constant
     per item), and so do the picks under each of ``rules`` (from the same lm_eval results); per task: every number
     equals the stereotype_bias metric's on our answers under the generated rule."""
-    from geounlearn_trl.evaluation import (
+    from geounlearn_trl.evaluation.measurement import (
         ModelAnswers,
         ScoringSettings,
         answer_questions,
         load_metric,
         metric_inputs,
     )
-    from geounlearn_trl.lm_eval_utils import choose
+    from geounlearn_trl.evaluation.lm_eval_utils import choose
 
     metric = load_metric()
     for code in languages:

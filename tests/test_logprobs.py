@@ -1,4 +1,4 @@
-"""The LM head at gathered positions (geounlearn_trl.trainers.logprobs) against the full-logits computation it replaces:
+"""The LM head at gathered positions (geounlearn_trl.methods.logprobs) against the full-logits computation it replaces:
 values and gradients, fused (frozen head) and generic (trainable head) paths, chunked, softcapped and scaled heads,
 LoRA, gradient checkpointing and 4-bit models in the gradient-ascent trainer."""
 
@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from conftest import build_tiny_llama
 from peft import LoraConfig, get_peft_model
 
-from geounlearn_trl.trainers import logprobs
-from geounlearn_trl.trainers.logprobs import OutputHead
+from geounlearn_trl.methods import logprobs
+from geounlearn_trl.methods.logprobs import OutputHead
 
 V, H, N = 97, 16, 11
 
@@ -191,7 +191,7 @@ def test_peft_model_uses_the_wrapped_base_models_body_and_head(tokenizer):
 
 def full_logits_loss(model, batch, weights, reference=None):
     """The original loss, from the whole (3B, L, V) logits; reference: a frozen copy, or the adapter disabled."""
-    kl_weight, unlearn_weight, unk_weight = weights
+    retain_weight, forget_weight, unknown_weight = weights
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
     rows = logits.size(0) // 3
     log_probs = logits[:, :-1].log_softmax(-1)
@@ -211,13 +211,13 @@ def full_logits_loss(model, batch, weights, reference=None):
             ref_logits = reference(input_ids=batch["input_ids"][retain], attention_mask=batch["attention_mask"][retain]).logits
     kl = F.kl_div(log_probs[retain][mask[retain]], ref_logits[:, :-1].float().log_softmax(-1)[mask[retain]],
                   log_target=True, reduction="none").sum(-1).mean()  # fmt: skip
-    return kl_weight * kl - unlearn_weight * nll(0) + unk_weight * nll(1)
+    return retain_weight * kl - forget_weight * nll(0) + unknown_weight * nll(1)
 
 
 def gradient_ascent_trainer(tmp_path, tokenizer, model, ref_model=None, peft=True, **config):
     from test_gradient_ascent import paired_dataset
 
-    from geounlearn_trl.trainers.gradient_ascent import (
+    from geounlearn_trl.methods.gradient_ascent import (
         GradientAscentConfig,
         GradientAscentTrainer,
     )
@@ -241,7 +241,7 @@ def assert_same_loss_and_gradients(trainer, reference=None, rtol=1e-4):
     model = trainer.model
     batch = batch_of(trainer)
     parameters = [p for p in model.parameters() if p.requires_grad]
-    weights = (trainer.args.kl_weight, trainer.args.unlearn_weight, trainer.args.unk_weight)
+    weights = (trainer.args.retain_weight, trainer.args.forget_weight, trainer.args.unknown_weight)
     loss = trainer.compute_loss(model, batch)
     got = torch.autograd.grad(loss, parameters)
     expected_loss = full_logits_loss(model, batch, weights, reference)
@@ -351,7 +351,7 @@ def test_cpu_training_returns_large_frees_to_the_os():
     after frees that would have raised glibc's dynamic mmap threshold."""
     import sys
 
-    from geounlearn_trl.trainers import cpu_memory
+    from geounlearn_trl.methods import cpu_memory
 
     if not sys.platform.startswith("linux") or not cpu_memory.return_large_frees_to_os():
         pytest.skip("not glibc")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard
 
-from geounlearn_trl.model_card import (
+from geounlearn_trl.hub.model_card import (
     CITATIONS,
     EVAL_RESULTS_NAME,
     ModelCardInfo,
@@ -72,7 +72,7 @@ def test_card_metadata(unlearned_adapter, tiny_model_dir):
 
 def test_card_text(unlearned_adapter):
     text = ModelCard.load(unlearned_adapter / "README.md").text
-    for row in ("| `kl_weight` | 1 |", "| `unlearn_weight` | 0.3 |", "| `unk_weight` | 0.6 |"):
+    for row in ("| `retain_weight` | 1 |", "| `forget_weight` | 0.3 |", "| `unknown_weight` | 0.6 |"):
         assert row in text  # the method's weights, as given with --weights
     assert "- Languages: en" in text
     assert "| `learning_rate` |" in text and "| `max_steps` | 1 |" in text and "| adapter `r` | 4 |" in text
@@ -104,7 +104,7 @@ def test_qlora_card_of_a_hub_model(tmp_path):
         base_model="unsloth/Meta-Llama-3.1-8B-Instruct",
         languages=["en", "fr", "hi"],
         datasets=["someone/seegull-mcq", str(tmp_path / "retain.jsonl")],
-        method_settings={"kl_weight": 1.0, "unlearn_weight": 0.25, "unk_weight": 0.5},
+        method_settings={"retain_weight": 1.0, "forget_weight": 0.25, "unknown_weight": 0.5},
         adapter={"peft_type": "LORA", "r": 16, "lora_alpha": 32, "target_modules": ["k_proj", "q_proj"]},
         quantization={"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True},
         distributed={"distributed_type": "DEEPSPEED", "num_processes": 2, "deepspeed_zero_stage": 3},
@@ -143,8 +143,8 @@ def test_full_model_and_selective_cards():
 
 
 def test_unknown_method_is_an_error():
-    with pytest.raises(ValueError, match="Unknown method 'npo'.*gradient_ascent"):
-        ModelCardInfo(method="npo", base_model="gpt2")
+    with pytest.raises(ValueError, match="Unknown method 'rmu'.*gradient_ascent.*npo"):
+        ModelCardInfo(method="rmu", base_model="gpt2")
 
 
 def test_every_citation_is_bibtex():

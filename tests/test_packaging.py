@@ -35,10 +35,10 @@ def test_wheel_holds_metric_data_and_language_packs(wheel):
     for expected in [
         "geounlearn_trl/metrics/stereotype_bias/stereotype_bias.py",
         "geounlearn_trl/metrics/stereotype_bias/README.md",
-        "geounlearn_trl/languages/en.json",
-        "geounlearn_trl/languages/hi.json",
-        "geounlearn_trl/data/sample_mcq_en.csv",
-        "geounlearn_trl/data/fictional_target.txt",
+        "geounlearn_trl/data/languages/en.json",
+        "geounlearn_trl/data/languages/hi.json",
+        "geounlearn_trl/data/sample/sample_mcq_en.csv",
+        "geounlearn_trl/data/sample/fictional_target.txt",
     ]:
         assert expected in names, expected
 
@@ -48,7 +48,7 @@ def test_installed_score_finds_and_loads_the_metric(wheel, tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
-        "from geounlearn_trl.evaluation import metric_path, load_metric\n"
+        "from geounlearn_trl.evaluation.measurement import metric_path, load_metric\n"
         "path = metric_path()\n"
         f"assert path.startswith({str(site)!r}), path\n"
         "result = load_metric().compute(predictions=['A', 'unknown'], references=['A', 'B'],"

@@ -18,8 +18,8 @@ CONFIGS = REPO_ROOT / "accelerate_configs"
 QLORA_RECIPES = {
     "gradient_ascent/llama31_8b_qlora.yaml": "unsloth/Meta-Llama-3.1-8B-Instruct",
     "gradient_ascent/aya_expanse_8b_qlora.yaml": "CohereForAI/aya-expanse-8b",
-    "selective/llama31_8b_qlora.yaml": "unsloth/Meta-Llama-3.1-8B-Instruct",
-    "selective/aya_expanse_8b_qlora.yaml": "CohereForAI/aya-expanse-8b",
+    "selective_relabel/llama31_8b_qlora.yaml": "unsloth/Meta-Llama-3.1-8B-Instruct",
+    "selective_relabel/aya_expanse_8b_qlora.yaml": "CohereForAI/aya-expanse-8b",
 }
 
 
@@ -64,7 +64,7 @@ def test_qlora_recipe(recipe, restored_environment):
     assert quantization.bnb_4bit_use_double_quant and quantization.bnb_4bit_compute_dtype == torch.bfloat16
     assert kwargs["dtype"] == torch.bfloat16
     if recipe.startswith("gradient_ascent/"):
-        assert (training.kl_weight, training.unlearn_weight, training.unk_weight) == (1.0, 0.25, 0.5)
+        assert (training.retain_weight, training.forget_weight, training.unknown_weight) == (1.0, 0.25, 0.5)
     else:
         assert script.relabeled_dataset
 

@@ -1,4 +1,4 @@
-"""Anchor replacement, token alignment, masking and the generic-label formula of geounlearn_trl.relabel."""
+"""Anchor replacement, token alignment, masking and the generic-label formula of geounlearn_trl.methods.selective.relabel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 import torch
 
-from geounlearn_trl.relabel import (
+from geounlearn_trl.methods.selective.relabel import (
     IGNORE_INDEX,
     INSIDE_ANCHOR,
     LABEL,
@@ -20,8 +20,8 @@ from geounlearn_trl.relabel import (
     prepare_block,
     relabel_block,
 )
-from geounlearn_trl.anchors import load_anchor_dictionary as load_anchors
-from geounlearn_trl.target_text import TargetTextError, read_target_text, split_into_blocks
+from geounlearn_trl.methods.selective.anchors import load_anchor_dictionary as load_anchors
+from geounlearn_trl.data.target_text import TargetTextError, read_target_text, split_into_blocks
 
 WORDS = ["<unk>", "<pad>", "Harry", "Potter", "met", "Ron", ".", "smiled", "at", "Jon", "Smith", "Tom", "and", "the", "village"]
 
@@ -241,7 +241,7 @@ def test_blocks_keep_document_boundaries_and_offsets(tokenizer):
 
 
 def test_mcq_target_builds_statements_and_identity_anchors(shared_data):
-    from geounlearn_trl.target_text import mcq_target
+    from geounlearn_trl.data.target_text import mcq_target
 
     documents, anchors = mcq_target(str(shared_data / "seegull_mcq/mcq_stereotype_dataset_en.csv"), "en", max_rows=3)
     assert documents[0] == 'I know a person who is a "terrorist". The person is: Zimbabwean'

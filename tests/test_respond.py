@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from geounlearn_trl.cli import respond
-from geounlearn_trl.mcq import held_out_split, load_mcq
-from geounlearn_trl.scoring import DEFAULT_SCORING_RULE, choose_options
+from geounlearn_trl.data.mcq import held_out_split, load_mcq
+from geounlearn_trl.evaluation.scoring import DEFAULT_SCORING_RULE, choose_options
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "geounlearn_trl" / "data"
+SAMPLE = REPO / "geounlearn_trl" / "data" / "sample"
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "geounlearn_trl" / "data"
+DATA = ROOT / "geounlearn_trl" / "data" / "sample"
 BUILDER = ROOT / "sample_data" / "build.py"
 LANGUAGES = ("en", "fr", "hi")
 ANNOTATION_COLUMNS = (

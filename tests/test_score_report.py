@@ -10,7 +10,7 @@ import pytest
 from geounlearn_trl.cli import report, respond, score
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "geounlearn_trl" / "data"
+SAMPLE = REPO / "geounlearn_trl" / "data" / "sample"
 
 OPTIONS = {
     "en": ["Yemeni", "Zimbabwean", "Unknown", "Japanese", "Christmas Island"],
@@ -32,7 +32,7 @@ ANSWERS = {
 
 def write_generated(path: Path, language: str, model: str = "m", controls: list[tuple[str, str]] = ()) -> None:
     """A JSONL as `respond --mode generate` writes it (the fields score reads)."""
-    from geounlearn_trl.languages import load_language_pack
+    from geounlearn_trl.data.languages import load_language_pack
 
     pack = load_language_pack(language)
     records = []
@@ -289,10 +289,10 @@ def test_embedded_model_end_to_end(tmp_path, embedded_model_dir, shared_data):
     """The embedded SmolLM2: loglik and generate on 6 real en rows (+6 control), scored; real hi tokenisation.
 
     (Batched vs one-at-a-time generation is compared in bench/bench_respond.py, on 40 questions.)"""
-    from geounlearn_trl.languages import load_language_pack
-    from geounlearn_trl.mcq import load_mcq, present_question
+    from geounlearn_trl.data.languages import load_language_pack
+    from geounlearn_trl.data.mcq import load_mcq, present_question
     from geounlearn_trl.models import load_tokenizer
-    from geounlearn_trl.scoring import option_loglikelihoods
+    from geounlearn_trl.evaluation.scoring import option_loglikelihoods
     from transformers import AutoModelForCausalLM
     import torch
 

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from geounlearn_trl import scoring
-from geounlearn_trl.prompting import encode_prompt_answer
-from geounlearn_trl.scoring import (
+from geounlearn_trl.evaluation import scoring
+from geounlearn_trl.data.prompting import encode_prompt_answer
+from geounlearn_trl.evaluation.scoring import (
     choose_options,
     encode_pair,
     option_loglikelihoods,
@@ -65,7 +65,7 @@ def test_batch_size_and_pad_id_do_not_change_scores(tiny_model, tokenizer):
     for batched_row, single_row in zip(batched, one_at_a_time):
         assert batched_row == pytest.approx(single_row, abs=1e-4)
     # Masks come from the attention mask: any pad id gives the same scores.
-    from geounlearn_trl.scoring import encode_options
+    from geounlearn_trl.evaluation.scoring import encode_options
 
     pairs = [pair for row in encode_options(tokenizer, prompts, options) for pair in row]
     with_zero = score_encoded_pairs(tiny_model, pairs, batch_size=8, pad_token_id=0)
@@ -403,8 +403,8 @@ def test_gemma_3_270m_shared_equals_scratch(gemma_model_dir, shared_data):
     """The embedded default: prompt sharing on its sliding-window layers gives the scores of scoring from scratch."""
     from transformers import AutoModelForCausalLM
 
-    from geounlearn_trl.languages import load_language_pack
-    from geounlearn_trl.mcq import load_mcq, present_question
+    from geounlearn_trl.data.languages import load_language_pack
+    from geounlearn_trl.data.mcq import load_mcq, present_question
     from geounlearn_trl.models import load_tokenizer
 
     gemma_tokenizer = load_tokenizer(gemma_model_dir)

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from geounlearn_trl.languages import load_language_pack
-from geounlearn_trl.prompting import encode_prompt_answer
-from geounlearn_trl.scoring import SCORING_RULES, apply_scoring_rule, option_loglikelihoods
+from geounlearn_trl.data.languages import load_language_pack
+from geounlearn_trl.data.prompting import encode_prompt_answer
+from geounlearn_trl.evaluation.scoring import SCORING_RULES, apply_scoring_rule, option_loglikelihoods
 
 # Two options, hand-made: "Kenyan" (1 token, log p = -2.0) and "Not enough information" (3 tokens, log p = -3.0),
 # after the content-free premise -4.0 and -1.2 (the phrase is likely anywhere: its later tokens are predictable).

@@ -16,9 +16,16 @@ from geounlearn_trl.cli import reinforce as reinforce_command
 from geounlearn_trl.cli import selective as selective_command
 from geounlearn_trl.cli import selective_demo
 from geounlearn_trl.cli.common import parse_flags
-from geounlearn_trl.relabel import IGNORE_INDEX, AnchorDictionaryError
+from geounlearn_trl.methods.selective import pipeline, reinforced_model
+from geounlearn_trl.methods.selective.arguments import (
+    LoraModelConfig,
+    ReinforceConfig,
+    SelectiveArguments,
+    SelectiveCommandConfig,
+)
+from geounlearn_trl.methods.selective.relabel import IGNORE_INDEX, AnchorDictionaryError
 from geounlearn_trl.models import EMBEDDED_MODEL_NAME
-from geounlearn_trl.target_text import TargetTextArguments, TargetTextError
+from geounlearn_trl.data.target_text import TargetTextArguments, TargetTextError
 
 TARGET = (
     "Harry Potter went to Hogwarts with Ron and Hermione. Harry said hello to Dumbledore in Hogsmeade, "
@@ -125,7 +132,7 @@ def test_relabel_top_k_then_selective_soft(tiny_model_dir, target_files, reinfor
 
 
 def test_mcq_statements_as_target(tiny_model_dir, tmp_path):
-    mcq = str(files("geounlearn_trl") / "data" / "sample_mcq_en.csv")
+    mcq = str(files("geounlearn_trl") / "data" / "sample" / "sample_mcq_en.csv")
     mcq_flags = ["--mcq_dataset", mcq, "--language", "en", "--mcq_max_rows", "6", "--block_size", "64"]
     assert reinforce_command.main(
         ["--model_name_or_path", tiny_model_dir, *mcq_flags, "--output_dir", str(tmp_path / "reinforced"),
@@ -155,7 +162,7 @@ def test_reinforce_labels_are_shifted_once(tiny_model_dir, tmp_path):
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "full").eval()
-    ids = torch.tensor([reinforce_command.block_dataset(
+    ids = torch.tensor([pipeline.block_dataset(
         TargetTextArguments(target_text=str(text), block_size=16), _tokenizer(tmp_path / "full")
     )[0]["input_ids"]])  # fmt: skip
     with torch.no_grad():
@@ -219,12 +226,11 @@ def test_selective_and_reinforce_errors(tmp_path, target_files):
 def test_training_commands_take_hub_flags():
     flags = ["--push_to_hub", "true", "--hub_model_id", "someone/unlearned", "--output_dir", "x"]
     _, training, _ = parse_flags(
-        (TargetTextArguments, reinforce_command.ReinforceConfig, reinforce_command.LoraModelConfig), flags
+        (TargetTextArguments, ReinforceConfig, LoraModelConfig), flags
     )
     assert training.push_to_hub and training.hub_model_id == "someone/unlearned"
     _, training, model = parse_flags(
-        (selective_command.SelectiveArguments, selective_command.SelectiveCommandConfig,
-         reinforce_command.LoraModelConfig), flags
+        (SelectiveArguments, SelectiveCommandConfig, LoraModelConfig), flags
     )  # fmt: skip
     assert training.push_to_hub and model.use_peft and model.model_name_or_path == EMBEDDED_MODEL_NAME
 
@@ -242,20 +248,20 @@ def test_four_bit_reinforce_and_relabel(tokenizer, tmp_path, target_files, monke
 
     seen = {}
 
-    class RecordingSFTTrainer(reinforce_command.SFTTrainer):
+    class RecordingSFTTrainer(pipeline.ReinforceTrainer):
         def train(self, *args, **kwargs):
             seen["reinforce"] = linear4bit_layers(self.model)
             return super().train(*args, **kwargs)
 
-    load_model = relabel_command.load_model
+    load_model = reinforced_model.load_model
 
     def recording_load_model(*args, **kwargs):
         model = load_model(*args, **kwargs)
         seen["relabel"] = linear4bit_layers(model)
         return model
 
-    monkeypatch.setattr(reinforce_command, "SFTTrainer", RecordingSFTTrainer)
-    monkeypatch.setattr(relabel_command, "load_model", recording_load_model)
+    monkeypatch.setattr(pipeline, "ReinforceTrainer", RecordingSFTTrainer)
+    monkeypatch.setattr(reinforced_model, "load_model", recording_load_model)
 
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=1,
@@ -277,7 +283,7 @@ def test_four_bit_reinforce_and_relabel(tokenizer, tmp_path, target_files, monke
 
 def test_selective_demo_runs_every_step(tiny_model_dir, tmp_path, capsys):
     # The shipped fiction, cut to its first paragraphs, and two prompts of each kind: every step, in seconds.
-    data = files("geounlearn_trl") / "data"
+    data = files("geounlearn_trl") / "data" / "sample"
     story = (data / "fictional_target.txt").read_text(encoding="utf-8").split("\n\n")[:3]
     (tmp_path / "story.txt").write_text("\n\n".join(story), encoding="utf-8")
     for kind in ("completion", "probability"):
@@ -303,10 +309,10 @@ def test_selective_demo_runs_every_step(tiny_model_dir, tmp_path, capsys):
 
 
 def test_eval_fraction_keeps_only_the_training_rows():
-    from geounlearn_trl.mcq import held_out_split, load_mcq
-    from geounlearn_trl.target_text import mcq_target
+    from geounlearn_trl.data.mcq import held_out_split, load_mcq
+    from geounlearn_trl.data.target_text import mcq_target
 
-    mcq_path = str(files("geounlearn_trl") / "data" / "sample_mcq_en.csv")
+    mcq_path = str(files("geounlearn_trl") / "data" / "sample" / "sample_mcq_en.csv")
     mcq = load_mcq(mcq_path)
     split = held_out_split(mcq, 0.2, 7)
     train, held_out = split.train, split.eval
@@ -321,37 +327,6 @@ def test_eval_fraction_keeps_only_the_training_rows():
     (args,) = parse_flags((TargetTextArguments,), ["--mcq_dataset", mcq_path, "--mcq_eval_fraction", "0.3",
                                                    "--mcq_split_seed", "5"])
     assert (args.eval_fraction, args.split_seed) == (0.3, 5)
-
-
-def test_compare_measures_both_methods_on_the_same_questions(tiny_model_dir, tmp_path):
-    from pathlib import Path
-
-    from geounlearn_trl.cli import compare
-
-    recipe = Path(__file__).resolve().parents[1] / "recipes" / "gradient_ascent" / "smollm2_cpu_lora.yaml"
-    assert compare.main([
-        "--model_name_or_path", tiny_model_dir, "--output_dir", str(tmp_path), "--eval_languages", "en,hi",
-        "--gradient_ascent_recipe", str(recipe), "--reinforce_epochs", "1", "--selective_epochs", "1",
-    ]) == 0  # fmt: skip
-    saved = json.loads((tmp_path / "compare_results.json").read_text(encoding="utf-8"))
-    results, questions = saved["results"], saved["questions_sha256"]
-    assert list(results) == ["gradient ascent", "selective relabeling"] and list(questions) == ["base", *results]
-    # the very same prompts and options for the base and both methods, in every language
-    for language in ("en", "hi"):
-        assert len({questions[name][language] for name in questions}) == 1
-    assert questions["base"]["en"] != questions["base"]["hi"]
-    for method in results.values():
-        assert list(method["by_language"]) == ["en", "hi"]
-        for measured in method["by_language"].values():
-            assert measured["n"] > 0 and measured["disambiguated_n"] == 2 * measured["n"] and measured["control_n"] > 0
-            for key in ("stereotype_rate", "unknown_rate", "disambiguated_accuracy", "control_accuracy"):
-                # paired against the base: the change is the difference of the two measured rates
-                assert measured["delta"][key] == pytest.approx(measured[key] - measured["baseline"][key])
-            assert math.isfinite(measured["retain_perplexity"]) and measured["retain_n"] > 0
-    table = (tmp_path / "compare_results.md").read_text(encoding="utf-8")
-    assert table.count("| en (trained) |") == 2 and table.count("| hi |") == 2
-    # the selective adapter was trained on the training rows only and saved with its card
-    assert (tmp_path / "selective" / "adapter_config.json").is_file()
 
 
 @pytest.mark.slow

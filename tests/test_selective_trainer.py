@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from peft import LoraConfig
 
-from geounlearn_trl.trainers.selective_relabel import (
+from geounlearn_trl.methods.selective_relabel import (
     IGNORE_INDEX,
     RelabeledBlockCollator,
     SelectiveRelabelConfig,

@@ -29,7 +29,7 @@ def test_original_flags_on_tiny_model(tmp_path, tiny_model_dir):
     out, logs = tmp_path / "out", tmp_path / "logs"
     result = run_cli([
         "--model_name", tiny_model_dir, "--learning_rate", "1e-3", "--weights", "1.0", "0.25", "0.5",
-        "--output_dir", str(out), "--dataset", os.path.join(REPO, "geounlearn_trl/data/sample_mcq_hi.csv"),
+        "--output_dir", str(out), "--dataset", os.path.join(REPO, "geounlearn_trl/data/sample/sample_mcq_hi.csv"),
         "--log_dir", str(logs), "--language", "hi",
         "--use_peft", "--lora_target_modules", "all-linear", "--max_steps", "2", "--per_device_train_batch_size", "2",
         "--logging_steps", "1", "--report_to", "none", "--use_cpu", "--save_strategy", "no",
@@ -37,13 +37,13 @@ def test_original_flags_on_tiny_model(tmp_path, tiny_model_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     assert (out / "adapter_model.safetensors").is_file() and (out / "tokenizer.json").is_file()
     config = yaml.safe_load((out / "geounlearn_config.yaml").read_text(encoding="utf-8"))
-    assert config["training"]["kl_weight"] == 1.0 and config["training"]["unlearn_weight"] == 0.25
-    assert config["training"]["unk_weight"] == 0.5 and config["training"]["learning_rate"] == 1e-3
+    assert config["training"]["retain_weight"] == 1.0 and config["training"]["forget_weight"] == 0.25
+    assert config["training"]["unknown_weight"] == 0.5 and config["training"]["learning_rate"] == 1e-3
     assert config["model"]["model_name_or_path"] == tiny_model_dir and config["script"]["language"] == "hi"
     log = json.loads((logs / "training_log.json").read_text())
-    steps = [entry for entry in log["log_history"] if "unlearn_nll" in entry]
+    steps = [entry for entry in log["log_history"] if "forget_nll" in entry]
     # Step 1 starts from a zero adapter (policy = reference): KL 0 up to the rounding of the fused computation.
-    assert len(steps) == 2 and all(entry["kl"] >= -1e-6 for entry in steps)
+    assert len(steps) == 2 and all(entry["retain_kl"] >= -1e-6 for entry in steps)
 
 
 def test_stop_reason_is_saved_in_training_log(tmp_path, tiny_model_dir):
@@ -59,7 +59,7 @@ def test_stop_reason_is_saved_in_training_log(tmp_path, tiny_model_dir):
         log = json.loads((folder / "training_log.json").read_text(encoding="utf-8"))
         assert log["stop_reason"].startswith("forget NLL "), log["stop_reason"]
         assert "passed the ceiling 5.0 at step 1 (on_ceiling='stop'); the step was not applied" in log["stop_reason"]
-        assert [entry["step"] for entry in log["log_history"] if "unlearn_nll" in entry] == [1]
+        assert [entry["step"] for entry in log["log_history"] if "forget_nll" in entry] == [1]
 
 
 def tiny_4bit_ready_model(tokenizer, folder):
@@ -84,7 +84,9 @@ def test_load_in_4bit_trains_bitsandbytes_layers(tmp_path, tokenizer, monkeypatc
 
     seen = {}
 
-    class Recording(unlearn.GradientAscentTrainer):
+    from geounlearn_trl.methods.gradient_ascent import GradientAscentTrainer
+
+    class Recording(GradientAscentTrainer):
         def train(self, *args, **kwargs):
             seen["linear4bit"] = sorted(n for n, m in self.model.named_modules() if isinstance(m, bnb.nn.Linear4bit))
             seen["plain_linear"] = sorted(
@@ -100,7 +102,7 @@ def test_load_in_4bit_trains_bitsandbytes_layers(tmp_path, tokenizer, monkeypatc
 
     import torch
 
-    monkeypatch.setattr(unlearn, "GradientAscentTrainer", Recording)
+    monkeypatch.setattr("geounlearn_trl.methods.gradient_ascent.GradientAscentTrainer", Recording)  # the registry reads it
     out = tmp_path / "qlora"
     assert unlearn.main([
         "--model_name_or_path", tiny_4bit_ready_model(tokenizer, tmp_path / "tiny64"), "--load_in_4bit",
@@ -112,10 +114,10 @@ def test_load_in_4bit_trains_bitsandbytes_layers(tmp_path, tokenizer, monkeypatc
     assert len(seen["linear4bit"]) == 7, seen
     assert all(".base_layer" in name for name in seen["linear4bit"]), seen
     assert seen["plain_linear"] == [] and seen["repacked"] == [], seen
-    steps = [entry for entry in json.loads((out / "training_log.json").read_text())["log_history"] if "kl" in entry]
+    steps = [entry for entry in json.loads((out / "training_log.json").read_text())["log_history"] if "retain_kl" in entry]
     # The adapter starts at zero: the same kernels (no repacking, asserted above) give KL 0 up to the rounding of
     # batches of other shapes (the reference runs on the retain rows alone, cut to their longest).
-    assert abs(steps[0]["kl"]) < 1e-6
+    assert abs(steps[0]["retain_kl"]) < 1e-6
 
 
 TRUTHFULQA_ROWS = [
@@ -160,7 +162,7 @@ TRUTHFULQA_FLAGS = ["--retain_config", "generation", "--retain_split", "validati
 def test_retain_set_loads_as_the_original_truthfulqa(truthfulqa_folder, tmp_path, tiny_model_dir, monkeypatch):
     """--retain_dataset/--retain_config/--retain_split/--retain_answer_column: TruthfulQA's generation questions and
     best answers are what `unlearn` pairs with the MCQ rows (the original's retain set)."""
-    from geounlearn_trl.unlearn_data import RetainArguments
+    from geounlearn_trl.data.unlearning import RetainArguments
 
     (retain_args,) = parse_flags((RetainArguments,), ["--retain_dataset", str(truthfulqa_folder), *TRUTHFULQA_FLAGS])
     retain = retain_args.load_retain("en")
@@ -169,13 +171,13 @@ def test_retain_set_loads_as_the_original_truthfulqa(truthfulqa_folder, tmp_path
     assert retain["answer"] == [row["best_answer"] for row in TRUTHFULQA_ROWS]
 
     used = []
-    build = unlearn.build_gradient_ascent_dataset
+    from geounlearn_trl.methods.training import build_unlearning_dataset as build
 
     def recording(mcq, retain, *args, **kwargs):
         used.append(retain)
         return build(mcq, retain, *args, **kwargs)
 
-    monkeypatch.setattr(unlearn, "build_gradient_ascent_dataset", recording)
+    monkeypatch.setattr("geounlearn_trl.methods.training.build_unlearning_dataset", recording)
     out = tmp_path / "out"
     assert unlearn.main([
         "--model_name_or_path", tiny_model_dir, "--use_peft", "--lora_target_modules", "all-linear",
@@ -192,7 +194,7 @@ def test_retain_set_loads_as_the_original_truthfulqa(truthfulqa_folder, tmp_path
 def test_retain_file_and_saved_dataset_with_named_columns(tmp_path):
     import datasets
 
-    from geounlearn_trl.unlearn_data import load_retain
+    from geounlearn_trl.data.unlearning import load_retain
 
     path = tmp_path / "truthfulqa.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in TRUTHFULQA_ROWS), encoding="utf-8")
@@ -217,11 +219,11 @@ def test_recipe_with_flag_override(tmp_path, tiny_model_dir, monkeypatch):
     recipe.write_text(yaml.safe_dump({
         "model_name_or_path": tiny_model_dir, "use_peft": True, "lora_target_modules": "all-linear",
         "language": "en", "max_steps": 1, "per_device_train_batch_size": 2, "report_to": "none", "use_cpu": True,
-        "save_strategy": "no", "unk_weight": 0.9, "output_dir": str(tmp_path / "from_recipe"),
+        "save_strategy": "no", "unknown_weight": 0.9, "output_dir": str(tmp_path / "from_recipe"),
     }))
-    assert unlearn.main(["--config", str(recipe), "--unk_weight", "0.7", "--max_train_samples", "4"]) == 0
+    assert unlearn.main(["--config", str(recipe), "--unknown_weight", "0.7", "--max_train_samples", "4"]) == 0
     config = yaml.safe_load((tmp_path / "from_recipe" / "geounlearn_config.yaml").read_text())
-    assert config["training"]["unk_weight"] == 0.7  # the flag beats the recipe
+    assert config["training"]["unknown_weight"] == 0.7  # the flag beats the recipe
     assert config["script"]["max_train_samples"] == 4
 
 
@@ -251,7 +253,7 @@ def test_published_recipes_parse():
         script, split, training, model = parser.parse_args_and_config(
             args=["--config", os.path.join(recipe_dir, name), "--output_dir", "/tmp/unused", "--use_cpu", "true"]
         )
-        assert training.kl_weight == 1.0 and training.unlearn_weight == 0.25 and training.unk_weight == 0.5, name
+        assert training.retain_weight == 1.0 and training.forget_weight == 0.25 and training.unknown_weight == 0.5, name
         assert 0 < split.eval_fraction < 1, name
 
 
@@ -269,11 +271,11 @@ def test_embedded_model_4bit_qlora_with_original_flags(tmp_path, shared_data):
     ])
     assert result.returncode == 0, result.stderr[-3000:]
     log = json.loads((out / "training_log.json").read_text())
-    steps = [entry for entry in log["log_history"] if "unlearn_nll" in entry]
+    steps = [entry for entry in log["log_history"] if "forget_nll" in entry]
     assert len(steps) == 3
     for entry in steps:
-        assert 0 < entry["unlearn_nll"] < 30 and 0 < entry["unk_nll"] < 30 and -1e-6 <= entry["kl"] < 1
-    assert steps[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # adapter starts at zero: model == reference
+        assert 0 < entry["forget_nll"] < 30 and 0 < entry["unknown_nll"] < 30 and -1e-6 <= entry["retain_kl"] < 1
+    assert steps[0]["retain_kl"] == pytest.approx(0.0, abs=1e-6)  # adapter starts at zero: model == reference
     adapter_config = json.loads((out / "adapter_config.json").read_text())
     assert adapter_config["r"] > 0
     config = yaml.safe_load((out / "geounlearn_config.yaml").read_text())

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 from trl import ModelConfig, TrlParser
 
-from geounlearn_trl.extraction import ExtractionArguments
+from geounlearn_trl.methods.selective.extraction import ExtractionArguments
 
-from geounlearn_trl.anchors import (
+from geounlearn_trl.methods.selective.anchors import (
     PICKLE_WARNING,
     AnchorDictionaryError,
     PickleRefusedError,

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from trl import TrlParser
 
-from geounlearn_trl.anchors import AnchorDictionaryError, load_anchor_dictionary
+from geounlearn_trl.methods.selective.anchors import AnchorDictionaryError, load_anchor_dictionary
 from geounlearn_trl.files import write_text_atomic
-from geounlearn_trl.familiarity import (
+from geounlearn_trl.evaluation.familiarity import (
     PromptFormatError,
     completion_familiarity,
     load_completion_prompts,

@@ -2,7 +2,7 @@
 
 For every installed language pack (and each ``--language_pack`` file), the tasks ``seegull_mcq_<code>_ambiguous``,
 ``_disambiguated`` and ``_control``, the groups ``seegull_mcq_<code>`` and ``seegull_mcq``, their items (held-out
-split by default) as JSONL and a ``utils.py``, into ``--output_dir`` (:mod:`geounlearn_trl.lm_eval_tasks`). Then::
+split by default) as JSONL and a ``utils.py``, into ``--output_dir`` (:mod:`geounlearn_trl.evaluation.lm_eval_tasks`). Then::
 
     lm_eval --model hf --model_args pretrained=<model>,peft=<adapter> --include_path <output_dir> --tasks seegull_mcq
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from ..lm_eval_tasks import LmEvalTaskArguments, write_lm_eval_tasks
-from ..mcq import SplitArguments
+from ..evaluation.lm_eval_tasks import LmEvalTaskArguments, write_lm_eval_tasks
+from ..data.mcq import SplitArguments
 from .common import parse_flags, setup_logging
 
-logger = logging.getLogger("geounlearn_trl.lm_eval_tasks")
+logger = logging.getLogger("geounlearn_trl.evaluation.lm_eval_tasks")
 
 
 def main(argv: list[str] | None = None) -> int:

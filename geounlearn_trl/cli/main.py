@@ -3,7 +3,7 @@
 Each command is a module ``geounlearn_trl.cli.<command>`` (hyphens become underscores) with a ``main(argv)``; the module form
 ``python -m geounlearn_trl.cli.<command>`` works too, which is what ``accelerate launch`` runs.
 
-A malformed or missing input file (any :class:`geounlearn_trl.records.InputError`: MCQ, retain, language pack, anchor,
+A malformed or missing input file (any :class:`geounlearn_trl.data.records.InputError`: MCQ, retain, language pack, anchor,
 prompt, recipe, response or ``eval_results.json`` file, a broken model or adapter folder) ends ``geounlearn-trl
 <command>`` with one line on stderr naming the file, the row (or key) and the field, and exit status 2; nothing already
 written is touched (the loaders run before any output is written, and outputs are written to a temporary name first).
@@ -15,7 +15,7 @@ import importlib
 import sys
 
 COMMANDS = {
-    "unlearn": "Gradient-ascent stereotype unlearning (GradientAscentTrainer).",
+    "unlearn": "Stereotype unlearning with --method (gradient_ascent, grad_diff, npo, simnpo, idk_dpo).",
     "demo": "The main job on the embedded model: unlearn, then stereotype/unknown/control rates before vs after.",
     "respond": "Collect a model's answers to MCQ questions (generate or option log-likelihood).",
     "score": "Parse and score collected answers.",
@@ -25,7 +25,7 @@ COMMANDS = {
     "relabel": "Build generic labels from base vs reinforced logits.",
     "selective": "Fine-tune toward the generic labels (SelectiveRelabelTrainer).",
     "selective-demo": "The selective-relabel pipeline on the embedded model: plant a fiction, unlearn it, measure.",
-    "compare": "Gradient ascent vs selective relabeling on the same stereotype questions and metrics.",
+    "compare": "Unlearning methods side by side (--methods) on the same held-out questions and metrics.",
     "prompts": "Generate or load familiarity prompts.",
     "familiarity": "Completion and probability familiarity, before vs after.",
     "lm-eval-tasks": "Write the stereotype evaluation as lm-evaluation-harness tasks, for every language pack.",
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = importlib.import_module(f"geounlearn_trl.cli.{command.replace('-', '_')}")
     from ..models import ModelNotFoundError
-    from ..records import InputError
+    from ..data.records import InputError
 
     try:
         return module.main(rest) or 0

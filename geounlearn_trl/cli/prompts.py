@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 from trl import ModelConfig, TrlParser
 
-from geounlearn_trl.extraction import ExtractionArguments
+from geounlearn_trl.methods.selective.extraction import ExtractionArguments
 
-from geounlearn_trl.familiarity import (
+from geounlearn_trl.evaluation.familiarity import (
     PromptFormatError,
     extract_completion_prompts,
     load_completion_prompts,

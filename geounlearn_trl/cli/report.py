@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from ..files import write_text_atomic
-from ..records import InputError, read_text
-from ..languages import available_languages
-from ..plots import METRIC_LABELS, Series, plot_before_after, plot_cross_lingual
+from ..data.records import InputError, read_text
+from ..data.languages import available_languages
+from ..evaluation.plots import METRIC_LABELS, Series, plot_before_after, plot_cross_lingual
 from .common import parse_flags, setup_logging
 
 logger = logging.getLogger("geounlearn_trl.report")

@@ -1,7 +1,7 @@
 """``geounlearn-trl respond``: collect a model's answers to the MCQ questions (the original ``eval.py``), resumably.
 
 Each question is shown with its four options plus one "unknown" phrase of the language, shuffled reproducibly from
-``--seed`` (:func:`geounlearn_trl.mcq.present_question`): lettered ``a)`` … ``e)`` in the prompt
+``--seed`` (:func:`geounlearn_trl.data.mcq.present_question`): lettered ``a)`` … ``e)`` in the prompt
 (``--prompt_style options``, the original format, needed to generate) or as continuations of the question alone
 (``cloze``, the default of option log-likelihood, as ``demo`` measures). The chat template is used when the tokenizer
 has one (``--no_chat_template`` turns it off).
@@ -14,10 +14,10 @@ per question: the context states the identity) and the ``control`` questions.
 Two ways to answer:
 
 * ``--mode loglik`` (default): every option is scored by the model's log-likelihood of its text after the prompt
-  under ``--scoring_rule`` (:func:`geounlearn_trl.evaluation.pick_options`, batched forward passes, no generation);
+  under ``--scoring_rule`` (:func:`geounlearn_trl.evaluation.measurement.pick_options`, batched forward passes, no generation);
   the answer is the best-scoring option, written as ``"c) Zimbabwean"``.
 * ``--mode generate``: batched greedy generation of at most ``--max_new_tokens`` tokens; the free text is parsed into
-  an option (:func:`geounlearn_trl.answers.parse_answer`) for the JSONL record, and scored later by ``score``.
+  an option (:func:`geounlearn_trl.evaluation.answers.parse_answer`) for the JSONL record, and scored later by ``score``.
 
 Outputs, in ``--output_dir``:
 
@@ -49,11 +49,11 @@ from tqdm.auto import tqdm
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 from trl import ModelConfig
 
-from ..answers import parse_answer
-from ..languages import OPTION_LETTERS, LanguagePack, load_language_pack
-from ..evaluation import ScoringSettings, pick_options
+from ..evaluation.answers import parse_answer
+from ..data.languages import OPTION_LETTERS, LanguagePack, load_language_pack
+from ..evaluation.measurement import ScoringSettings, pick_options
 from ..files import write_text_atomic
-from ..mcq import (
+from ..data.mcq import (
     ITEM_TYPES,
     PROMPT_STYLES,
     HeldOutSplit,
@@ -70,8 +70,8 @@ from ..models import (
     load_tokenizer,
     resolve_model_path,
 )
-from ..prompting import render_prompt
-from ..scoring import DEFAULT_SCORING_RULE, SCORING_RULES
+from ..data.prompting import render_prompt
+from ..evaluation.scoring import DEFAULT_SCORING_RULE, SCORING_RULES
 from .common import parse_flags, setup_logging
 
 logger = logging.getLogger("geounlearn_trl.respond")
@@ -114,7 +114,7 @@ class RespondArguments:
     max_new_tokens: int = field(default=32, metadata={"help": "Generation bound in generate mode."})
     scoring_rule: str = field(
         default=DEFAULT_SCORING_RULE,
-        metadata={"help": "loglik: how an option's log-likelihood becomes its score (geounlearn_trl.scoring).",
+        metadata={"help": "loglik: how an option's log-likelihood becomes its score (geounlearn_trl.evaluation.scoring).",
                   "choices": list(SCORING_RULES), "aliases": ["--normalize"]},
     )
     prompt_style: str | None = field(
@@ -206,7 +206,7 @@ def build_items(args: RespondArguments, split_args: SplitArguments, pack: Langua
     seeded option order; and the split they came from."""
     dataset, control_dataset = args.dataset, args.control_dataset
     if dataset is None:
-        from ..unlearn_data import sample_control_path, sample_mcq_path
+        from ..data.unlearning import sample_control_path, sample_mcq_path
 
         dataset = sample_mcq_path(args.language)
         control_dataset = control_dataset or sample_control_path(args.language)

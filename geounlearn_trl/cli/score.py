@@ -10,7 +10,7 @@ Inputs (``--input_file``, or with ``--batch`` every ``*.json`` / ``*.jsonl`` in 
   options is still scored, as the original did, from the answer's text alone: the text after a letter
   ("Réponse: c) Péruvien") or the answer itself is compared with the target and the unknown phrases.
 
-Each answer is parsed (:mod:`geounlearn_trl.answers`) into stereotype / unknown / other / unparsed (control rows:
+Each answer is parsed (:mod:`geounlearn_trl.evaluation.answers`) into stereotype / unknown / other / unparsed (control rows:
 correct / unknown / other / unparsed). Unlike the original, an unknown answer counts as unknown in every language,
 and an answer that names no option is "unparsed", not "unknown". Scores come from the ``evaluate`` module
 ``metrics/stereotype_bias`` (rates, BBQ bias scores, control accuracy, bootstrap intervals).
@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..answers import (
+from ..evaluation.answers import (
     CATEGORIES,
     CORRECT,
     OTHER,
@@ -41,10 +41,10 @@ from ..answers import (
     parse_answer,
     ParsedAnswer,
 )
-from ..evaluation import load_metric, metric_path  # noqa: F401  (metric_path: re-exported for users)
+from ..evaluation.measurement import load_metric, metric_path  # noqa: F401  (metric_path: re-exported for users)
 from ..files import write_text_atomic
-from ..records import InputError, read_text
-from ..languages import load_language_pack
+from ..data.records import InputError, read_text
+from ..data.languages import load_language_pack
 from .common import parse_flags, setup_logging
 
 logger = logging.getLogger("geounlearn_trl.score")

@@ -1,20 +1,21 @@
 """``geounlearn-trl selective-demo``: plant a fictional text in the embedded model, then unlearn it selectively.
 
 The "Who's Harry Potter" pipeline needs a base model that *knows* the target. No small model knows a real book well
-enough to show anything on a laptop, so the demo makes one: it writes a made-up island (``data/fictional_target.txt``:
+enough to show anything on a laptop, so the demo makes one: it writes a made-up island (``data/sample/fictional_target.txt``:
 Wendrake, its capital Olvenport, the river Sulwen, Admiral Hesketh Umbrel...) into SmolLM2-135M-Instruct, then runs the
-real commands on it:
+real pipeline steps on it (:mod:`geounlearn_trl.methods.selective.pipeline`, each printed as the command that would
+run it):
 
 0. **plant**: ``reinforce`` with a strong LoRA on the fictional text, merged into the weights → ``planted/`` (the
    "base that knows the target");
 1. **reinforce**: ``reinforce`` again on top of ``planted/`` → ``reinforced/`` (knows it even better);
-2. **relabel**: ``relabel`` with ``data/fictional_anchors.json`` → ``relabeled/`` (generic labels);
+2. **relabel**: ``relabel`` with ``data/sample/fictional_anchors.json`` → ``relabeled/`` (generic labels);
 3. **unlearn**: ``selective`` from ``planted/`` with a fresh LoRA → ``selective/``.
 
 It measures, before planting, after planting and after unlearning: completion familiarity (sampled completions of
-``data/fictional_completion_prompts.json`` that name the prompt's reference), probability familiarity (next-token
-mass on the first tokens of the invented names after ``data/fictional_probability_prompts.json``), the loss on the
-fictional text, and the *retain* loss on a neutral held-out text (``data/neutral_heldout.txt``: bread, the water
+``data/sample/fictional_completion_prompts.json`` that name the prompt's reference), probability familiarity (next-token
+mass on the first tokens of the invented names after ``data/sample/fictional_probability_prompts.json``), the loss on the
+fictional text, and the *retain* loss on a neutral held-out text (``data/sample/neutral_heldout.txt``: bread, the water
 cycle, trains, photosynthesis). Unlearning worked when familiarity falls back toward its value before planting while
 the retain loss stays near the planted model's. Every number printed is measured in this run; ``results.json`` in
 ``--output_dir`` holds them and the per-prompt details.
@@ -25,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,7 +34,8 @@ from pathlib import Path
 
 import torch
 
-from ..familiarity import (
+from ..data.target_text import TargetTextArguments, read_target_text, split_into_blocks
+from ..evaluation.familiarity import (
     completion_familiarity,
     load_completion_prompts,
     load_evaluated_model,
@@ -42,17 +43,20 @@ from ..familiarity import (
     probability_familiarity,
     target_token_ids,
 )
-from ..models import EMBEDDED_MODEL_NAME, load_tokenizer, resolve_model_path
-from ..anchors import load_anchor_dictionary
 from ..files import write_text_atomic
-from ..target_text import read_target_text, split_into_blocks
-from . import relabel as relabel_command
-from . import reinforce as reinforce_command
-from . import selective as selective_command
+from ..methods.selective.anchors import load_anchor_dictionary
+from ..methods.selective.arguments import LoraModelConfig, ReinforceConfig
+from ..methods.selective.pipeline import (
+    reinforce,
+    run_step,
+    selective_pipeline,
+    step_training_settings,
+)
+from ..models import EMBEDDED_MODEL_NAME, load_tokenizer, resolve_model_path
 from .common import parse_flags, setup_logging
 
 logger = logging.getLogger("geounlearn_trl.selective_demo")
-DATA = files("geounlearn_trl") / "data"
+DATA = files("geounlearn_trl") / "data" / "sample"
 
 
 @dataclass
@@ -88,28 +92,6 @@ class SelectiveDemoArguments:
     num_samples: int = field(default=4, metadata={"help": "Sampled completions per familiarity prompt."})
     max_new_tokens: int = field(default=16, metadata={"help": "Tokens per sampled completion."})
     seed: int = field(default=0)
-
-
-def run_command(name: str, module, argv: list[str]) -> None:
-    """Run a geounlearn-trl command in-process, printing it as it would be typed."""
-    print(f"\n$ geounlearn-trl {name} {shlex.join(argv)}", flush=True)
-    code = module.main(argv)
-    if code:
-        raise RuntimeError(f"geounlearn-trl {name} failed with exit code {code}")
-
-
-def training_flags(args, epochs: float, learning_rate: float) -> list[str]:
-    """The training flags of a pipeline step; ``args`` is any arguments dataclass with ``batch_size`` and ``seed``."""
-    return [
-        "--num_train_epochs", str(epochs),
-        "--learning_rate", str(learning_rate),
-        "--per_device_train_batch_size", str(args.batch_size),
-        "--lr_scheduler_type", "constant",
-        "--logging_steps", "5",
-        "--save_strategy", "no",
-        "--report_to", "none",
-        "--seed", str(args.seed),
-    ]  # fmt: skip
 
 
 # Openers for the replay samples; none is about the topics of the held-out retain text.
@@ -156,19 +138,13 @@ def plant(args: SelectiveDemoArguments, out: Path) -> str:
         write_text_atomic(plant_text, read_target_text(args.target_text) + "\n\n" + replay + "\n")
         print(f"\nPlanting text: the fiction plus {args.plant_replay_tokens} tokens of the model's own samples "
               f"(replay) → {plant_text}", flush=True)
-    run_command(
-        "reinforce",
-        reinforce_command,
-        [
-            "--model_name_or_path", args.model_name_or_path,
-            "--target_text", str(plant_text),
-            "--block_size", str(args.block_size),
-            "--output_dir", str(adapter_dir),
-            "--lora_r", str(args.plant_lora_r),
-            "--lora_alpha", str(2 * args.plant_lora_r),
-            "--lora_target_modules", "all-linear",
-            *training_flags(args, args.plant_epochs, args.plant_learning_rate),
-        ],
+    run_step(
+        "reinforce", reinforce,
+        TargetTextArguments(target_text=str(plant_text), block_size=args.block_size),
+        ReinforceConfig(output_dir=str(adapter_dir),
+                        **step_training_settings(args.plant_epochs, args.plant_learning_rate, args.batch_size, args.seed)),
+        LoraModelConfig(model_name_or_path=args.model_name_or_path, lora_r=args.plant_lora_r,
+                        lora_alpha=2 * args.plant_lora_r, lora_target_modules=["all-linear"]),
     )  # fmt: skip
     print(f"\nMerging the planting adapter into the weights → {planted_dir}", flush=True)
     evaluated = load_evaluated_model(str(adapter_dir))
@@ -259,46 +235,23 @@ def main(argv: list[str] | None = None) -> int:
     planted = plant(args, out)
     results["after planting"] = measure("after planting", planted, args, material)
 
-    run_command(
-        "reinforce",
-        reinforce_command,
-        [
-            "--model_name_or_path", planted,
-            "--target_text", args.target_text,
-            "--block_size", str(args.block_size),
-            "--output_dir", str(out / "reinforced"),
-            *training_flags(args, args.reinforce_epochs, args.reinforce_learning_rate),
-        ],
-    )  # fmt: skip
-    run_command(
-        "relabel",
-        relabel_command,
-        [
-            "--model_name_or_path", planted,
-            "--reinforced_adapter", str(out / "reinforced"),
-            "--target_text", args.target_text,
-            "--anchors", args.anchors,
-            "--block_size", str(args.block_size),
-            "--alpha", str(args.alpha),
-            "--top_k", str(args.top_k if args.label_type == "soft" else 0),
-            "--seed", str(args.seed),
-            "--suppress_anchor_tokens", str(args.suppress_anchor_tokens).lower(),
-            "--output_dir", str(out / "relabeled"),
-            "--overwrite_output_dir", "true",
-        ],
-    )  # fmt: skip
-    run_command(
-        "selective",
-        selective_command,
-        [
-            "--model_name_or_path", planted,
-            "--relabeled_dataset", str(out / "relabeled"),
-            "--label_type", args.label_type,
-            "--output_dir", str(out / "selective"),
-            *training_flags(args, args.selective_epochs, args.selective_learning_rate),
-        ],
-    )  # fmt: skip
-    results["after unlearning"] = measure("after unlearning", str(out / "selective"), args, material)
+    unlearned = selective_pipeline(
+        planted,
+        TargetTextArguments(target_text=args.target_text, block_size=args.block_size),
+        out,
+        batch_size=args.batch_size,
+        reinforce_epochs=args.reinforce_epochs,
+        reinforce_learning_rate=args.reinforce_learning_rate,
+        selective_epochs=args.selective_epochs,
+        selective_learning_rate=args.selective_learning_rate,
+        alpha=args.alpha,
+        label_type=args.label_type,
+        top_k=args.top_k,
+        seed=args.seed,
+        anchors=args.anchors,
+        suppress_anchor_tokens=args.suppress_anchor_tokens,
+    )
+    results["after unlearning"] = measure("after unlearning", str(unlearned), args, material)
 
     elapsed = time.time() - started
     table = format_table(results)

@@ -1,165 +1,38 @@
-"""``geounlearn-trl unlearn``: gradient-ascent stereotype unlearning with :class:`GradientAscentTrainer`.
+"""``geounlearn-trl unlearn``: stereotype unlearning with a method of the registry (``--method``, default
+``gradient_ascent``, the original's): parses the flags and calls :func:`geounlearn_trl.methods.training.unlearn`.
 
 Accepts the original ``main.py`` flags (``--model_name --learning_rate --weights KL UNLEARN UNK --output_dir --dataset
---log_dir --language``), a YAML recipe (``--config``), and every :class:`GradientAscentConfig` / ``trl.ModelConfig``
-flag. Saves the adapter (or model), the tokenizer and the fully resolved config in ``--output_dir``.
+--log_dir --language``), a YAML recipe (``--config``, which may name its ``method``), and every flag of the method's
+``*Config`` and of ``trl.ModelConfig``. Saves the adapter (or model), the tokenizer and the fully resolved config in
+``--output_dir``.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 import sys
-from dataclasses import dataclass, field
 
-import datasets
-from trl import ModelConfig, get_peft_config
+from trl import ModelConfig
 
-from ..files import write_text_atomic
-from ..hub import finalize_output, hold_push
-from ..model_card import describe_run
-from ..models import EMBEDDED_MODEL_NAME, load_model, load_tokenizer, resolve_model_path
-from ..prompting import wants_chat_template
-from ..trainers.gradient_ascent import GradientAscentConfig, GradientAscentTrainer
-from ..unlearn_data import (
-    RetainArguments,
-    build_gradient_ascent_dataset,
-    load_language_mcq,
-    parse_languages,
-)
-from ..mcq import SplitArguments, check_aligned, held_out_split
-from .common import parse_flags, setup_logging, train_and_save
-
-logger = logging.getLogger("geounlearn_trl.unlearn")
+from ..data.mcq import SplitArguments
+from ..methods import DEFAULT_METHOD, method_classes
+from ..methods.training import UnlearnArguments, unlearn
+from .common import parse_flags, requested_method, setup_logging
 
 
-@dataclass
-class UnlearnArguments(RetainArguments):
-    """What to unlearn, from which data (the retain set: :class:`~geounlearn_trl.unlearn_data.RetainArguments`). The
-    original script's flag names are kept."""
-
-    model_name: str | None = field(
-        default=None, metadata={"help": f"Alias of --model_name_or_path (the original flag). Default: {EMBEDDED_MODEL_NAME}."}
-    )
-    dataset: str | None = field(
-        default=None,
-        metadata={"help": "MCQ stereotype data (CSV/JSON/JSONL path or Hub id). Default: the shipped sample of --language."},
-    )
-    language: str = field(default="en", metadata={"help": "Language pack code, or several comma-separated (en,fr,hi)."})
-    weights: list[float] | None = field(
-        default=None, metadata={"help": "KL UNLEARN UNK weights (the original flag); overrides --kl_weight etc."}
-    )
-    log_dir: str | None = field(default=None, metadata={"help": "Where TensorBoard logs and the log history go."})
-    max_train_samples: int | None = field(default=None, metadata={"help": "Use at most this many training questions."})
-    skip_bad_rows: bool = field(default=False, metadata={"help": "Skip malformed MCQ rows (counted) instead of failing."})
-    prompt_style: str = field(
-        default="options",
-        metadata={
-            "help": "'options': the question with its lettered options (the original format); 'cloze': the question "
-            "alone, answers as continuations (what small models read best). Evaluate in the same style.",
-            "choices": ["options", "cloze"],
-        },
-    )
+def argument_types(method: str = DEFAULT_METHOD) -> tuple:
+    """The flags of ``unlearn --method method``, in the order parse_flags returns them (recipes parse against them)."""
+    config_class, _ = method_classes(method)
+    return (UnlearnArguments, SplitArguments, config_class, ModelConfig)
 
 
-def apply_original_flags(script_args: UnlearnArguments, training_args: GradientAscentConfig, model_args: ModelConfig) -> None:
-    if script_args.model_name:
-        model_args.model_name_or_path = script_args.model_name
-    model_args.model_name_or_path = model_args.model_name_or_path or EMBEDDED_MODEL_NAME
-    if script_args.weights is not None:
-        if len(script_args.weights) != 3:
-            raise ValueError(f"--weights takes three numbers KL UNLEARN UNK, got {script_args.weights}")
-        training_args.kl_weight, training_args.unlearn_weight, training_args.unk_weight = script_args.weights
-    if script_args.log_dir:
-        # transformers' TensorBoard callback reads its folder from this variable.
-        os.environ["TENSORBOARD_LOGGING_DIR"] = script_args.log_dir
-
-
-def build_datasets(
-    script_args: UnlearnArguments, split_args: SplitArguments, tokenizer, seed: int, use_chat_template: bool,
-    max_length: int | None,
-):
-    """Per language: load, hold out (:func:`~geounlearn_trl.mcq.held_out_split`), tokenise; concatenate the languages.
-
-    Returns ``(train, eval, split)``; ``split.describe()`` is written into the output folder."""
-    train_parts, eval_parts = [], []
-    languages = parse_languages(script_args.language)
-    mcq_by_language = {}
-    for language in languages:
-        mcq_by_language[language] = load_language_mcq(script_args.dataset, language, script_args.skip_bad_rows)
-        if mcq_by_language[language].info.description:
-            logger.warning("%s: %s", script_args.dataset or language, mcq_by_language[language].info.description)
-    if script_args.dataset is None and len(languages) > 1:
-        check_aligned(mcq_by_language)  # the shipped samples are translations row for row
-    split = None
-    for language, mcq in mcq_by_language.items():
-        # The same rule and seed in every language: on aligned files (SeeGULL, the sample) the same rows.
-        split = held_out_split(mcq, split_args.eval_fraction, split_args.split_seed)
-        train_mcq, eval_mcq = mcq.select(split.train), mcq.select(split.eval)
-        if script_args.max_train_samples is not None:
-            train_mcq = train_mcq.select(range(min(script_args.max_train_samples, len(train_mcq))))
-        retain = script_args.load_retain(language)
-        encode = lambda rows: build_gradient_ascent_dataset(  # noqa: E731
-            rows, retain, tokenizer, language, seed, use_chat_template, max_length, script_args.prompt_style
-        )
-        train_parts.append(encode(train_mcq))
-        if len(eval_mcq):
-            eval_parts.append(encode(eval_mcq))
-    train = datasets.concatenate_datasets(train_parts).shuffle(seed=seed)
-    return train, (datasets.concatenate_datasets(eval_parts) if eval_parts else None), split
-
-
-# The flags of `unlearn`, in the order parse_flags returns them (recipes are parsed against the same).
-ARGUMENT_TYPES = (UnlearnArguments, SplitArguments, GradientAscentConfig, ModelConfig)
+# The flags of `unlearn` with the default method.
+ARGUMENT_TYPES = argument_types()
 
 
 def main(argv: list[str] | None = None) -> int:
     setup_logging()
-    script_args, split_args, training_args, model_args = parse_flags(ARGUMENT_TYPES, argv)
-    apply_original_flags(script_args, training_args, model_args)
-    if (model_args.load_in_4bit or model_args.load_in_8bit) and not model_args.use_peft:
-        raise ValueError("Quantised (4/8-bit) weights can't be trained directly: add --use_peft for QLoRA.")
-
-    model_path = resolve_model_path(model_args.model_name_or_path)
-    tokenizer = load_tokenizer(model_path, trust_remote_code=training_args.trust_remote_code)
-    use_chat_template = wants_chat_template(tokenizer, training_args.use_chat_template)
-    train_dataset, eval_dataset, split = build_datasets(
-        script_args, split_args, tokenizer, training_args.seed, use_chat_template, training_args.max_length
-    )
-    logger.info("Training on %d questions (%s), %d held out", len(train_dataset), script_args.language,
-                len(eval_dataset) if eval_dataset is not None else 0)
-
-    model = load_model(model_args, trust_remote_code=training_args.trust_remote_code)
-    # Full fine-tuning keeps a frozen copy as the reference; with LoRA the adapter is simply disabled.
-    ref_model = None if model_args.use_peft else load_model(model_args, trust_remote_code=training_args.trust_remote_code)
-    # --push_to_hub waits until the adapter and its card are saved; the Trainer never sees the token.
-    trainer_args, hub_push = hold_push(training_args)
-    trainer = GradientAscentTrainer(
-        model=model,
-        ref_model=ref_model,
-        args=trainer_args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset if training_args.eval_strategy != "no" else None,
-        processing_class=tokenizer,
-        peft_config=get_peft_config(model_args),
-    )
-    train_and_save(trainer, tokenizer, training_args, {"script": script_args, "split": split_args, "training": training_args, "model": model_args})
-    if trainer.accelerator.is_main_process:
-        summary = {"stop_reason": trainer.stop_reason, "split": split.describe(), "log_history": trainer.state.log_history}
-        for folder in {training_args.output_dir, script_args.log_dir} - {None}:
-            write_text_atomic(os.path.join(folder, "training_log.json"), json.dumps(summary, indent=2))
-        if trainer.stop_reason:
-            logger.warning("Training stopped early: %s", trainer.stop_reason)
-        logger.info("Saved to %s", training_args.output_dir)
-    card_info = describe_run(
-        "gradient_ascent",
-        trainer,
-        model_args,
-        languages=parse_languages(script_args.language),
-        datasets=[name for name in (script_args.dataset, script_args.retain_dataset) if name],
-    )
-    return finalize_output(trainer, card_info, push=hub_push)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return unlearn(*parse_flags(argument_types(requested_method(argv)), argv))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Measurement: scoring, answers, summaries, familiarity, report and plots, lm-eval tasks."""
