@@ -349,7 +349,7 @@ def precision_agreement(args, model, tokenizer) -> None:
 def compare_generate(args) -> None:
     """loglik vs batched and one-at-a-time greedy generation (the benchmark's earlier content), same questions."""
     from geounlearn_trl.evaluation.answers import parse_answer
-    from geounlearn_trl.cli.respond import generate_answers
+    from geounlearn_trl.evaluation.responding import generate_answers
     from geounlearn_trl.data.languages import load_language_pack
     from geounlearn_trl.data.mcq import load_mcq, present_question
     from geounlearn_trl.evaluation.scoring import choose_options, option_loglikelihoods

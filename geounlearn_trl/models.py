@@ -26,7 +26,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -328,3 +328,57 @@ def load_model_and_tokenizer(
     path = resolve_model_path(model_args.model_name_or_path)
     tokenizer = load_tokenizer(path, trust_remote_code=trust_remote_code, revision=model_args.model_revision)
     return load_model(model_args, trust_remote_code=trust_remote_code, **overrides), tokenizer
+
+
+@dataclass
+class EvaluatedModel:
+    """A model to measure, as named on the command line, with its tokenizer and a one-line description."""
+
+    name: str
+    model: object
+    tokenizer: object
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def load_evaluated_model(
+    name_or_path: str,
+    dtype: str | None = "float32",
+    trust_remote_code: bool = False,
+    *,
+    load_in_4bit: bool = False,
+) -> EvaluatedModel:
+    """Load a model to evaluate, in eval mode: a base model (Hub id, folder or an embedded name) or a PEFT adapter on
+    its base. Every command that measures a model (``respond``, ``familiarity``, ``compare``, the selective demo)
+    loads it here, so an adapter folder means the same thing to all of them.
+
+    A folder with ``adapter_config.json`` is an adapter: its ``base_model_name_or_path`` (which may itself be an
+    embedded name, a folder or a Hub id, resolved like any model) is loaded first, then the adapter with PEFT. The
+    tokenizer comes from the adapter folder when it saved one (training scripts do), else from the base.
+    ``dtype`` and ``load_in_4bit`` go to :func:`load_model` through TRL's :class:`~trl.ModelConfig` (for an adapter,
+    they apply to its base).
+    """
+    check_model_folder(name_or_path)  # a missing or cut-short file is named before peft/transformers fail on it
+    adapter_config = Path(name_or_path) / "adapter_config.json"
+    if adapter_config.is_file():
+        from peft import PeftModel
+
+        with open(adapter_config, encoding="utf-8") as handle:
+            base_name = json.load(handle).get("base_model_name_or_path")
+        if not base_name:
+            raise ValueError(f"{adapter_config}: no 'base_model_name_or_path' to load the adapter on")
+        base = load_model(ModelConfig(model_name_or_path=base_name, dtype=dtype, load_in_4bit=load_in_4bit),
+                          trust_remote_code=trust_remote_code)
+        model = PeftModel.from_pretrained(base, name_or_path)
+        has_tokenizer = (Path(name_or_path) / "tokenizer_config.json").is_file()
+        tokenizer = load_tokenizer(
+            name_or_path if has_tokenizer else resolve_model_path(base_name), trust_remote_code=trust_remote_code
+        )
+        description = f"adapter {name_or_path} on {base_name}"
+    else:
+        model = load_model(ModelConfig(model_name_or_path=name_or_path, dtype=dtype, load_in_4bit=load_in_4bit),
+                           trust_remote_code=trust_remote_code)
+        tokenizer = load_tokenizer(resolve_model_path(name_or_path), trust_remote_code=trust_remote_code)
+        description = f"model {name_or_path}"
+    model.eval()
+    return EvaluatedModel(name=name_or_path, model=model, tokenizer=tokenizer, description=description)

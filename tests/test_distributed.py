@@ -439,19 +439,19 @@ _POISONED_UNLEARN = textwrap.dedent(
             with open(os.path.join(REPORT_DIR, f"rank{RANK}.json"), "w") as handle:
                 json.dump(report, handle)
 
-    answer_nll, init = ga.GradientAscentTrainer._answer_nll, ga.GradientAscentTrainer.__init__
+    batch_views, init = ga.GradientAscentTrainer.unlearning_batch, ga.GradientAscentTrainer.__init__
 
-    def poisoned_answer_nll(self, logits, inputs, group):
-        nll, tokens = answer_nll(self, logits, inputs, group)
-        if self.model.training and RANK == POISON_RANK and self.state.global_step + 1 == POISON_STEP and group == ga.FORGET:
-            nll = nll * float("nan")
-        return nll, tokens
+    def poisoned_batch_views(self, model, inputs):
+        batch = batch_views(self, model, inputs)
+        if self.model.training and RANK == POISON_RANK and self.state.global_step + 1 == POISON_STEP:
+            batch.forget.policy = batch.forget.policy * float("nan")
+        return batch
 
     def reporting_init(self, *args, **kwargs):
         init(self, *args, **kwargs)
         self.add_callback(Report(self))
 
-    ga.GradientAscentTrainer._answer_nll = poisoned_answer_nll
+    ga.GradientAscentTrainer.unlearning_batch = poisoned_batch_views
     ga.GradientAscentTrainer.__init__ = reporting_init
     sys.exit(unlearn.main(sys.argv[1:]))
     """
@@ -474,7 +474,7 @@ def test_nan_on_one_process_stops_every_process_at_that_step(tiny_model_dir, dat
         tmp_path / "log", env={"POISON_RANK": "0", "POISON_STEP": "2", "POISON_REPORT_DIR": str(reports)},
         timeout=POISON_TIMEOUT_S,
     )  # fmt: skip
-    assert "Stopping gradient ascent: non-finite loss at step 2 on process 0" in result.stderr
+    assert "Stopping GradientAscent: non-finite loss at step 2 on process 0" in result.stderr
     for rank in (0, 1):
         report = json.loads((reports / f"rank{rank}.json").read_text(encoding="utf-8"))
         assert report["global_step"] == 2, (rank, report)

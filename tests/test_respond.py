@@ -10,6 +10,7 @@ import pytest
 
 from geounlearn_trl.cli import respond
 from geounlearn_trl.data.mcq import held_out_split, load_mcq
+from geounlearn_trl.evaluation import responding
 from geounlearn_trl.evaluation.scoring import DEFAULT_SCORING_RULE, choose_options
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,7 +56,7 @@ def test_loglik_on_real_csv_rows(tmp_path, tiny_model_dir, shared_data, language
 
 
 def _interrupt_after(monkeypatch, calls: int):
-    real = respond.answer_batch
+    real = responding.answer_batch
     count = {"n": 0}
 
     def answer_batch(*args, **kwargs):
@@ -64,7 +65,7 @@ def _interrupt_after(monkeypatch, calls: int):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(respond, "answer_batch", answer_batch)
+    monkeypatch.setattr(responding, "answer_batch", answer_batch)
 
 
 @pytest.mark.parametrize("mode", ["loglik", "generate"])
@@ -117,7 +118,7 @@ def test_folder_of_models_with_a_peft_adapter(tmp_path, tiny_model_dir, tokenize
     adapter.save_pretrained(models / "lora-en")  # adapter only: its base is tiny_model_dir
     (models / "notes").mkdir()  # not a model: ignored
 
-    found, is_collection = respond.discover_models(str(models))
+    found, is_collection = responding.discover_models(str(models))
     assert is_collection and [entry.name for entry in found] == ["base", "lora-en"]
     assert run(["--model_dir", str(models), "--dataset", str(SAMPLE / "sample_mcq_en.csv"), "--max_rows", "4",
                 "--output_dir", str(tmp_path / "out"), "--filename", "eval"]) == 0
@@ -136,16 +137,16 @@ def test_missing_model_is_a_clear_error(tmp_path):
 
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelNotFoundError, match="no subfolder"):
-        respond.discover_models(str(tmp_path / "empty"))
+        responding.discover_models(str(tmp_path / "empty"))
     with pytest.raises(ModelNotFoundError):
-        respond.discover_models(str(tmp_path / "nope"))
+        responding.discover_models(str(tmp_path / "nope"))
 
 
 def test_corrupt_line_in_the_middle_is_refused(tmp_path):
     path = tmp_path / "run.jsonl"
     path.write_text('{"model": "m", "key": "stereotype:1"}\nnot json\n{"model": "m", "key": "stereotype:2"}\n')
     with pytest.raises(ValueError, match="line 2"):
-        respond.ResponseStore(path)
+        responding.ResponseStore(path)
     assert os.path.getsize(path) > 0  # nothing already written is lost
 
 

@@ -31,7 +31,7 @@ from ..methods import METHODS, PAIRED_METHODS
 from ..methods.checkpoints import save_model_atomically
 from ..methods.training import apply_original_flags
 from ..models import EMBEDDED_MODEL_NAME
-from .familiarity import load_evaluated_model
+from ..models import load_evaluated_model
 from .measurement import MeasurementArguments, format_methods_table, format_report, summarise, verdicts
 from .plots import plot_forgetting_vs_cost
 from .unlearning_run import measure_all, prepare_run, run_and_measure, run_argument_types

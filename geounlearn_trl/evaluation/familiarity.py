@@ -15,26 +15,40 @@ Two measures, both computed by the model itself (no judge model):
 Prompt files are the WHP formats: ``completion_prompts.json`` is a list of
 ``{"prompt": {"prompt": str, "references": [str, ...], "subtlety": int}}`` and ``probability_prompts.json`` a list of
 ``{"prompt": str}``. :func:`load_completion_prompts` / :func:`load_probability_prompts` read and validate them, with
-the file, index and field in every error.
+the file, index and field in every error; :func:`extract_completion_prompts` asks an instruct model for completion
+prompts about a target text.
+
+Two commands are typed functions here (TRL's ``main(script_args, ...)`` shape; ``geounlearn_trl.cli`` only parses
+their flags): :func:`familiarity_prompts` (``geounlearn-trl prompts``: check prompt files, or write prompts from a
+text, :func:`prepare_prompts`) and :func:`familiarity` (``geounlearn-trl familiarity``: models side by side on the
+prompts, :func:`measure_familiarity`).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
+import sys
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from tqdm.auto import tqdm
 
 from ..text import search_whole
-from ..files import write_json_atomic
+from ..files import write_json_atomic, write_text_atomic
 from ..data.records import InputError, InputFormatError, read_text
+from ..methods.selective.extraction import ExtractionArguments
+
+if TYPE_CHECKING:
+    from trl import ModelConfig
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Prompt files
@@ -405,61 +419,6 @@ def probability_familiarity(
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Models to compare
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class EvaluatedModel:
-    """A model to measure, as named on the command line, with its tokenizer and a one-line description."""
-
-    name: str
-    model: object
-    tokenizer: object
-    description: str = ""
-    extra: dict = field(default_factory=dict)
-
-
-def load_evaluated_model(
-    name_or_path: str, dtype: str | None = "float32", trust_remote_code: bool = False
-) -> EvaluatedModel:
-    """Load a base model (Hub id, folder or the embedded ``smollm2-135m-instruct``) or a PEFT adapter on its base.
-
-    A folder with ``adapter_config.json`` is an adapter: its ``base_model_name_or_path`` (which may itself be the
-    embedded name) is loaded first, then the adapter with PEFT. The tokenizer comes from the adapter folder when it
-    saved one (training scripts do), else from the base.
-    """
-    from trl import ModelConfig
-
-    from geounlearn_trl.models import check_model_folder, load_model, load_tokenizer, resolve_model_path
-
-    check_model_folder(name_or_path)  # a missing or cut-short file is named before peft/transformers fail on it
-    adapter_config = Path(name_or_path) / "adapter_config.json"
-    if adapter_config.is_file():
-        from peft import PeftModel
-
-        with open(adapter_config, encoding="utf-8") as handle:
-            base_name = json.load(handle).get("base_model_name_or_path")
-        if not base_name:
-            raise ValueError(f"{adapter_config}: no 'base_model_name_or_path' to load the adapter on")
-        base = load_model(ModelConfig(model_name_or_path=base_name, dtype=dtype), trust_remote_code=trust_remote_code)
-        model = PeftModel.from_pretrained(base, name_or_path)
-        has_tokenizer = (Path(name_or_path) / "tokenizer_config.json").is_file()
-        tokenizer = load_tokenizer(
-            name_or_path if has_tokenizer else resolve_model_path(base_name), trust_remote_code=trust_remote_code
-        )
-        description = f"adapter {name_or_path} on {base_name}"
-    else:
-        model = load_model(
-            ModelConfig(model_name_or_path=name_or_path, dtype=dtype), trust_remote_code=trust_remote_code
-        )
-        tokenizer = load_tokenizer(resolve_model_path(name_or_path), trust_remote_code=trust_remote_code)
-        description = f"model {name_or_path}"
-    model.eval()
-    return EvaluatedModel(name=name_or_path, model=model, tokenizer=tokenizer, description=description)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
 # Prompts from a target text
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -541,3 +500,244 @@ def extract_completion_prompts(
         replies=replies,
         skipped_examples=examples[:10],
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The `prompts` command: check prompt files, or write prompts from a target text
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PromptsArguments(ExtractionArguments):
+    """The flags of ``geounlearn-trl prompts``: generate completion prompts from a text, or check prompt files."""
+
+    target_text: str | None = field(
+        default=None, metadata={"help": "UTF-8 text to write familiarity prompts about with the instruct model."}
+    )
+    output: str | None = field(
+        default=None,
+        metadata={
+            "help": "Where to write completion prompts (WHP format): the generated ones, or a normalised copy "
+            "of --completion_prompts."
+        },
+    )
+    completion_prompts: str | None = field(
+        default=None, metadata={"help": "A WHP completion_prompts.json to validate (and with --output, normalise)."}
+    )
+    probability_prompts: str | None = field(
+        default=None, metadata={"help": "A WHP probability_prompts.json to validate."}
+    )
+    prompts_per_chunk: int = field(default=5, metadata={"help": "Sentence openings to ask for per chunk."})
+    default_subtlety: int = field(
+        default=5, metadata={"help": "Subtlety (1..10) of a generated prompt when the model gives none."}
+    )
+
+
+def prepare_prompts(args: PromptsArguments, model_args: ModelConfig) -> dict:
+    """Check the prompt files of ``args`` (writing a normalised copy to ``--output`` when asked) and/or write
+    completion prompts generated from ``--target_text`` by the model of ``model_args``; returns a summary.
+
+    Every check on the flags runs before any file is read or model loaded."""
+    if not (args.target_text or args.completion_prompts or args.probability_prompts):
+        raise ValueError("nothing to do: give --target_text, --completion_prompts and/or --probability_prompts")
+    if args.target_text and args.completion_prompts:
+        raise ValueError("give either --target_text (generate) or --completion_prompts (validate), not both")
+    if args.target_text and not args.output:
+        raise ValueError("--target_text needs --output, the file to write the generated prompts to")
+    if not 1 <= args.default_subtlety <= 10:
+        raise ValueError(f"--default_subtlety must lie in 1..10, got {args.default_subtlety}")
+    summary: dict = {}
+    if args.completion_prompts:
+        prompts = load_completion_prompts(args.completion_prompts)
+        subtleties = Counter(p.subtlety for p in prompts)
+        summary.update(
+            completion_prompts=len(prompts),
+            references=sum(len(p.references) for p in prompts),
+            subtlety_counts=dict(sorted(subtleties.items())),
+        )
+        if args.output:
+            save_completion_prompts(prompts, args.output)
+            summary["output"] = args.output
+    if args.probability_prompts:
+        summary["probability_prompts"] = len(load_probability_prompts(args.probability_prompts))
+    if args.target_text:
+        report = args.extract_from_target_text(
+            extract_completion_prompts,
+            model_args,
+            prompts_per_chunk=args.prompts_per_chunk,
+            default_subtlety=args.default_subtlety,
+        )
+        summary.update(
+            chunks=report.num_chunks, skipped_lines=report.skipped_lines, prompts_not_in_text=report.not_in_text
+        )
+        if report.skipped_examples:
+            summary["skipped_examples"] = report.skipped_examples[:3]
+        if not report.prompts:
+            raise ValueError(
+                "the model's replies held no usable prompt (see --save_replies); nothing written to " + args.output
+            )
+        save_completion_prompts(report.prompts, args.output)
+        summary.update(completion_prompts=len(report.prompts), output=args.output)
+    return summary
+
+
+
+def familiarity_prompts(args: PromptsArguments, model_args: ModelConfig) -> int:
+    """``geounlearn-trl prompts`` as a typed function: :func:`prepare_prompts`, then its summary, one ``key: value``
+    line each. Returns the exit status: 0, or 1 after one line on stderr for a bad prompt file, a missing file or
+    flags that don't fit together."""
+    try:
+        summary = prepare_prompts(args, model_args)
+    except (PromptFormatError, ValueError, FileNotFoundError) as error:
+        print(f"geounlearn-trl prompts: {error}", file=sys.stderr)
+        return 1
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The `familiarity` command: models compared on the prompts
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FamiliarityArguments:
+    """The flags of ``geounlearn-trl familiarity``: the models to compare, the prompt files, the sampling."""
+
+    model: list[str] = field(
+        default_factory=lambda: ["smollm2-135m-instruct"],
+        metadata={
+            "help": "Models to compare, first = before: Hub ids, folders, smollm2-135m-instruct, or adapter "
+            "folders (with adapter_config.json, loaded with PEFT on their base)."
+        },
+    )
+    completion_prompts: str | None = field(
+        default=None, metadata={"help": "WHP completion prompts JSON (prompt, references, subtlety)."}
+    )
+    probability_prompts: str | None = field(default=None, metadata={"help": "WHP probability prompts JSON."})
+    anchor_dictionary: str | None = field(
+        default=None,
+        metadata={
+            "help": "Anchor dictionary JSON: its keys' first tokens (with and without a leading space) are the "
+            "target tokens of probability familiarity."
+        },
+    )
+    target_terms: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Explicit target terms for probability familiarity (instead of, or with, --anchor_dictionary)."
+        },
+    )
+    exclude_target_words: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Leave out target tokens whose text is one of these words (e.g. --exclude_target_words the a): "
+            "anchor terms such as 'the Dursleys' otherwise make ' the' a target."
+        },
+    )
+    output_dir: str = field(default="familiarity", metadata={"help": "Where familiarity.json and .md are written."})
+    num_samples: int = field(default=5, metadata={"help": "Sampled completions per completion prompt."})
+    max_new_tokens: int = field(default=32, metadata={"help": "Longest completion, in tokens."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of completions."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling of completions (1.0: off)."})
+    seed: int = field(default=0, metadata={"help": "Seed of the sampled completions (same for every model)."})
+    batch_size: int = field(default=8, metadata={"help": "Prompts per forward / generate call."})
+    max_prompts: int | None = field(default=None, metadata={"help": "Only the first N prompts of each file."})
+    dtype: str = field(default="float32", metadata={"help": "Model dtype: float32, bfloat16, float16 or auto."})
+    trust_remote_code: bool = field(default=False, metadata={"help": "Allow models' own code (off unless asked)."})
+
+
+# The rows of the familiarity table: (section of a result, key, title).
+FAMILIARITY_ROWS = [
+    ("completion", "familiar_rate", "completion: familiar completions"),
+    ("completion", "weighted_score", "completion: WHP weighted score"),
+    ("completion", "prompt_familiar_rate", "completion: prompts with a familiar completion"),
+    ("probability", "mean_target_probability", "probability: mass on target tokens"),
+]
+
+
+def format_familiarity_table(results: list[dict]) -> str:
+    """Markdown table: one row per measure, one column per model (first = before)."""
+    header = ["measure"] + [result["model"] for result in results]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for section, key, title in FAMILIARITY_ROWS:
+        if any(section in result for result in results):
+            cells = [f"{result[section][key]:.4f}" if section in result else "-" for result in results]
+            lines.append("| " + " | ".join([title] + cells) + " |")
+    return "\n".join(lines)
+
+
+def measure_familiarity(args: FamiliarityArguments) -> list[dict]:
+    """Measure every model of ``args`` (one in memory at a time), write ``familiarity.json`` (settings, results with
+    every completion) and ``familiarity.md`` (the table) into ``args.output_dir``; returns the per-model results.
+
+    Every input is read and checked before the first model is loaded."""
+    # Imported here: geounlearn_trl.methods.selective.anchors imports this module (find_reference), and the model
+    # loader brings in transformers and TRL, which reading and checking prompt files does not need.
+    from ..methods.selective.anchors import load_anchor_dictionary
+    from ..models import load_evaluated_model
+
+    if not (args.completion_prompts or args.probability_prompts):
+        raise ValueError("nothing to measure: give --completion_prompts and/or --probability_prompts")
+    if args.probability_prompts and not (args.anchor_dictionary or args.target_terms):
+        raise ValueError("--probability_prompts needs target tokens: give --anchor_dictionary or --target_terms")
+    if not args.model:
+        raise ValueError("give at least one --model")
+    # Read and validate every input before loading any model.
+    completion_prompts = load_completion_prompts(args.completion_prompts) if args.completion_prompts else None
+    probability_prompts = load_probability_prompts(args.probability_prompts) if args.probability_prompts else None
+    if args.max_prompts is not None:
+        completion_prompts = completion_prompts[: args.max_prompts] if completion_prompts else completion_prompts
+        probability_prompts = probability_prompts[: args.max_prompts] if probability_prompts else probability_prompts
+    terms = list(load_anchor_dictionary(args.anchor_dictionary)) if args.anchor_dictionary else []
+    terms += list(args.target_terms or [])
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    results = []
+    for name in args.model:
+        evaluated = load_evaluated_model(name, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
+        print(f"== {evaluated.description}", flush=True)
+        result: dict = {"model": name, "description": evaluated.description}
+        if completion_prompts:
+            result["completion"] = completion_familiarity(
+                evaluated.model,
+                evaluated.tokenizer,
+                completion_prompts,
+                num_samples=args.num_samples,
+                max_new_tokens=args.max_new_tokens,
+                seed=args.seed,
+                batch_size=args.batch_size,
+                temperature=args.temperature,
+                top_p=args.top_p,
+            )
+        if probability_prompts:
+            ids = target_token_ids(evaluated.tokenizer, terms, exclude_words=args.exclude_target_words or ())
+            result["probability"] = probability_familiarity(
+                evaluated.model, evaluated.tokenizer, probability_prompts, ids, batch_size=args.batch_size
+            )
+        results.append(result)
+        del evaluated
+        gc.collect()  # one model in memory at a time
+
+    table = format_familiarity_table(results)
+    payload = {"settings": asdict(args), "results": results}
+    write_text_atomic(output_dir / "familiarity.json", json.dumps(payload, ensure_ascii=False, indent=2))
+    write_text_atomic(output_dir / "familiarity.md", table + "\n")
+    print(table)
+    print(f"results: {output_dir / 'familiarity.json'}")
+    return results
+
+
+def familiarity(args: FamiliarityArguments) -> int:
+    """``geounlearn-trl familiarity`` as a typed function: :func:`measure_familiarity`. Returns the exit status: 0, or
+    1 after one line on stderr for a bad prompt or anchor file, a missing file or flags that don't fit together."""
+    from ..methods.selective.anchors import AnchorDictionaryError  # here: that module imports this one
+
+    try:
+        measure_familiarity(args)
+    except (PromptFormatError, AnchorDictionaryError, ValueError, FileNotFoundError) as error:
+        print(f"geounlearn-trl familiarity: {error}", file=sys.stderr)
+        return 1
+    return 0
