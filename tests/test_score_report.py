@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from geounlearn_trl.cli import report, respond, score
+from geounlearn_trl.evaluation.report import ReportArguments, assign_roles, infer_unlearned_language
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "geounlearn_trl" / "data" / "sample"
@@ -259,10 +260,9 @@ def test_report_needs_a_baseline_it_can_tell(tmp_path):
     summary = _scored_runs(tmp_path)
     with pytest.raises(ValueError, match="no run of that model"):
         report.main(["--summaries", str(summary), "--output_dir", str(tmp_path / "r"), "--baseline", "other"])
-    assert report.infer_unlearned_language("smollm2-135m-instruct", ["en", "fr", "hi"]) is None
-    assert report.infer_unlearned_language("ga_hi_lora", ["en", "fr", "hi"]) == "hi"
-    roles = report.assign_roles(["a", "b"], report.ReportArguments(summaries=[], baseline="a",
-                                                                     unlearned_languages="b=fr"))
+    assert infer_unlearned_language("smollm2-135m-instruct", ["en", "fr", "hi"]) is None
+    assert infer_unlearned_language("ga_hi_lora", ["en", "fr", "hi"]) == "hi"
+    roles = assign_roles(["a", "b"], ReportArguments(summaries=[], baseline="a", unlearned_languages="b=fr"))
     assert roles == ("a", {"a": None, "b": "fr"})
 
 

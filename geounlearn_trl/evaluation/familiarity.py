@@ -733,7 +733,8 @@ def measure_familiarity(args: FamiliarityArguments) -> list[dict]:
 def familiarity(args: FamiliarityArguments) -> int:
     """``geounlearn-trl familiarity`` as a typed function: :func:`measure_familiarity`. Returns the exit status: 0, or
     1 after one line on stderr for a bad prompt or anchor file, a missing file or flags that don't fit together."""
-    from ..methods.selective.anchors import AnchorDictionaryError  # here: that module imports this one
+    # Imported here: geounlearn_trl.methods.selective.anchors imports this module.
+    from ..methods.selective.anchors import AnchorDictionaryError
 
     try:
         measure_familiarity(args)

@@ -13,6 +13,11 @@ dropped *splittable* keys, which the relabeling step covers word by word anyway:
 
 Its dictionaries were saved as ``dicts_new.npy``, an object array: reading one is *unpickling* (``np.load(...,
 allow_pickle=True)``), which can run arbitrary code, so :func:`load_npy_dictionaries` refuses unless asked explicitly.
+
+:func:`extract_anchor_dictionary` asks an instruct model for anchors chunk by chunk, as the original did.
+:func:`anchors` is ``geounlearn-trl anchors`` as a typed function (TRL's ``main(script_args, ...)`` shape;
+``geounlearn_trl.cli.anchors`` only parses the flags): every input given is merged into one dictionary
+(:func:`build_anchor_dictionary`), cleaned, and written for review.
 """
 
 from __future__ import annotations
@@ -20,16 +25,26 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from geounlearn_trl.methods.selective.extraction import ParseResult, ask_about_chunks, parse_anchor_output
+from geounlearn_trl.methods.selective.extraction import (
+    ExtractionArguments,
+    ParseResult,
+    ask_about_chunks,
+    parse_anchor_output,
+)
 from geounlearn_trl.evaluation.familiarity import find_reference
 from geounlearn_trl.data.records import InputError, read_text
+
+if TYPE_CHECKING:
+    from trl import ModelConfig
 
 AnchorDictionary = dict[str, list[str]]
 
@@ -306,3 +321,108 @@ def extract_anchor_dictionary(
         replies=replies,
         skipped_examples=[example for p in parsed for example in p.skipped_examples][:10],
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The `anchors` command: build, merge, clean or import a dictionary
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)  # --output is required: keyword-only lets it follow the shared fields' defaults
+class AnchorsArguments(ExtractionArguments):
+    """The flags of ``geounlearn-trl anchors``: the inputs to merge (files, an ``.npy``, a text to ask the model
+    about) and the dictionary to write."""
+
+    output: str = field(metadata={"help": "Where to write the anchor dictionary (JSON, sorted keys, indented)."})
+    target_text: str | None = field(
+        default=None, metadata={"help": "UTF-8 text to extract anchor terms from with the instruct model."}
+    )
+    merge: list[str] | None = field(
+        default=None, metadata={"help": "Anchor dictionary JSON files to merge (union of alternatives)."}
+    )
+    clean: str | None = field(
+        default=None,
+        metadata={"help": "An existing anchor dictionary JSON to clean (drop splittable keys); may equal --output."},
+    )
+    import_npy: str | None = field(
+        default=None,
+        metadata={"help": "The original scripts' dicts_new.npy (a dict or list of dicts). Needs --allow_pickle."},
+    )
+    allow_pickle: bool = field(
+        default=False,
+        metadata={"help": f"Allow --import_npy to unpickle: {PICKLE_WARNING}."},
+    )
+    drop_splittable: bool = field(
+        default=True,
+        metadata={
+            "help": 'Drop splittable keys after merging: "X\'s" when "X" is a key, multi-word keys whose words '
+            "are all keys (as the original does)."
+        },
+    )
+    num_alternatives: int = field(default=3, metadata={"help": "Generic alternatives to ask for per anchor term."})
+
+
+def build_anchor_dictionary(args: AnchorsArguments, model_args: ModelConfig) -> dict:
+    """Build the dictionary from every input given, write it to ``--output``, and return a summary.
+
+    ``model_args`` names the instruct model asked about ``--target_text`` (loaded only then)."""
+    if not (args.target_text or args.merge or args.clean or args.import_npy):
+        raise ValueError("nothing to do: give --target_text, --merge, --clean and/or --import_npy")
+    sources, summary = [], {}
+    # Read every file input first: a bad file fails before minutes of generation are spent.
+    for path in list(args.merge or []) + ([args.clean] if args.clean else []):
+        sources.append(load_anchor_dictionary(path))
+    if args.import_npy:
+        sources += load_npy_dictionaries(args.import_npy, allow_pickle=args.allow_pickle)
+    if args.target_text:
+        report = args.extract_from_target_text(
+            extract_anchor_dictionary,
+            model_args,
+            num_alternatives=args.num_alternatives,
+            drop_splittable=False,  # cleaned once below, after merging with the other inputs
+        )
+        summary.update(
+            chunks=report.num_chunks,
+            extracted_terms=len(report.dictionary),
+            skipped_lines=report.skipped_lines,
+            terms_not_in_text=report.not_in_text,
+        )
+        if report.skipped_examples:
+            summary["skipped_examples"] = report.skipped_examples[:3]
+        sources.append(report.dictionary)
+    merged = merge_anchor_dictionaries(*sources)
+    seen = {" ".join(str(key).split()) for source in sources for key in source}
+    summary["dropped_without_alternatives"] = len(seen - set(merged))  # keys whose only alternative was themselves
+    summary["terms_before_cleaning"] = len(merged)
+    dictionary = merged
+    if args.drop_splittable or args.clean:
+        dropped = splittable_keys(merged)
+        dictionary = clean_anchor_dictionary(merged)
+        summary["dropped_splittable"] = len(dropped)
+    if not dictionary:
+        raise ValueError(
+            "no anchor terms were found"
+            + (" (the model's replies could not be parsed; see --save_replies)" if args.target_text else "")
+            + f"; nothing written to {args.output}"
+        )
+    save_anchor_dictionary(dictionary, args.output)
+    summary.update(terms=len(dictionary), output=args.output)
+    return summary
+
+
+
+def anchors(args: AnchorsArguments, model_args: ModelConfig) -> int:
+    """``geounlearn-trl anchors`` as a typed function: :func:`build_anchor_dictionary`, then its summary, one
+    ``key: value`` line each. Returns the exit status: 0; 2 after one line on stderr when ``--import_npy`` needs
+    ``--allow_pickle``; 1 after one line for a bad dictionary, a missing file or nothing found."""
+    try:
+        summary = build_anchor_dictionary(args, model_args)
+    except PickleRefusedError as error:
+        print(f"geounlearn-trl anchors: {error}", file=sys.stderr)
+        return 2
+    except (AnchorDictionaryError, ValueError, FileNotFoundError) as error:
+        print(f"geounlearn-trl anchors: {error}", file=sys.stderr)
+        return 1
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
