@@ -53,6 +53,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_gradient_ascent import gemm_throughput  # noqa: E402  (the one GEMM probe of the benchmarks)
+
 REPO = Path(__file__).resolve().parents[1]
 SEEGULL = REPO.parent / "shared" / "data" / "seegull_mcq" / "mcq_stereotype_dataset_{language}.csv"
 
@@ -170,18 +173,6 @@ def shared_work_flops(model, encoded) -> dict:
             "total": body + head + attention, "params_body": params_body}
 
 
-def matmul_rate(size: int = 2048, repeats: int = 3) -> float:
-    """fp32 GFLOP/s of a ``size``² matmul, best of ``repeats`` (the throughput the bound is computed at)."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best / 1e9
-
-
 # --- peak memory in fresh subprocesses ---------------------------------------------------------------------------
 
 
@@ -255,7 +246,7 @@ def speed(args, model, tokenizer, language: str, style: str, lm) -> dict:
     results = {}
     for _ in range(args.repeats):
         for name, function in methods.items():
-            rates[name].append(matmul_rate())
+            rates[name].append(gemm_throughput(2048))
             start = time.perf_counter()
             results[name] = function()
             walls[name].append(time.perf_counter() - start)
