@@ -17,7 +17,12 @@ the SFT step trains on exactly those 3·B sequences, one per row):
 ``--full_logits`` adds the loss as computed before issue 12 (the whole ``(3B, L, vocab)`` logits, log-softmax over
 every position read) to the timing and the memory runs, for a before/after comparison (peak ~9 GB on Gemma).
 
+``--torch_compile`` times every trainer with its decoder blocks compiled in place (the trainers' ``torch_compile``;
+the SFT baseline gets the same regional compilation), two untimed warm-up rounds; the memory runs stay uncompiled.
+``--profile`` adds one step of each trainer under ``torch.profiler``: how much of it is matmuls, attention, the rest.
+
     python bench/bench_gradient_ascent.py [--steps 5] [--batch_size 8] [--prompt_style options|cloze] [--full_logits]
+                                          [--torch_compile] [--profile]
 """
 
 from __future__ import annotations
@@ -73,10 +78,11 @@ def lora():
     return LoraConfig(r=LORA_R, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
 
 
-def common_args(steps: int) -> dict:
+def common_args(steps: int, torch_compile: bool = False) -> dict:
     return {"max_steps": steps, "report_to": "none", "use_cpu": True, "save_strategy": "no", "logging_steps": 10_000,
             "learning_rate": 1e-5, "bf16": False, "gradient_checkpointing": False, "disable_tqdm": True,
-            "train_sampling_strategy": "sequential", "dataloader_num_workers": 0, "seed": 0}
+            "train_sampling_strategy": "sequential", "dataloader_num_workers": 0, "seed": 0,
+            "torch_compile": torch_compile}
 
 
 def full_logits_trainer_class():
@@ -119,7 +125,8 @@ def torch_no_grad():
     return torch.no_grad()
 
 
-def make_trainer(kind: str, model, tokenizer, paired, flat, batch_size: int, steps: int, ref_model=None):
+def make_trainer(kind: str, model, tokenizer, paired, flat, batch_size: int, steps: int, ref_model=None,
+                 torch_compile: bool = False):  # fmt: skip
     from trl import SFTConfig, SFTTrainer
 
     from geounlearn_trl.methods.gradient_ascent import (
@@ -127,11 +134,19 @@ def make_trainer(kind: str, model, tokenizer, paired, flat, batch_size: int, ste
         GradientAscentTrainer,
     )
 
-    common = common_args(steps)
+    common = common_args(steps, torch_compile)
     if kind == "sft":
         args = SFTConfig(output_dir="/tmp/bench-sft", per_device_train_batch_size=3 * batch_size, max_length=None,
                          **common)  # fmt: skip
-        return SFTTrainer(model=model, args=args, train_dataset=flat, processing_class=tokenizer, peft_config=lora())
+        trainer = SFTTrainer(model=model, args=args, train_dataset=flat, processing_class=tokenizer, peft_config=lora())
+        if torch_compile:
+            # The same regional compilation as our trainers get (the Trainer would compile the whole model only in
+            # train(), which the timed steps bypass): the decoder blocks in place, the LM head left as it is.
+            from geounlearn_trl.methods.logprobs import body, repeated_blocks
+
+            for block in repeated_blocks(body(trainer.model)):
+                block.compile()
+        return trainer
     if kind in METHOD_KINDS:  # another method of the registry, with its defaults
         from geounlearn_trl.methods import method_classes
 
@@ -295,7 +310,8 @@ def time_steps(args) -> dict:
         model, tokenizer = load_model_and_tokenizer(model_args)
         if data is None:
             data = build_data(tokenizer, args.batch_size, args.steps, args.prompt_style)
-        trainers[kind] = make_trainer(kind, model, tokenizer, *data, args.batch_size, args.steps)
+        trainers[kind] = make_trainer(kind, model, tokenizer, *data, args.batch_size, args.steps,
+                                      torch_compile=args.torch_compile)  # fmt: skip
         trainers[kind].create_optimizer_and_scheduler(num_training_steps=args.steps)
         trainers[kind].current_gradient_accumulation_steps = 1  # set by the Trainer's loop, read by training_step
     durations = {kind: [] for kind in kinds}
@@ -309,19 +325,25 @@ def time_steps(args) -> dict:
             print(f"  round {step + 1}: {kind} {durations[kind][-1]:.2f} s (GEMM {gemm[-1]:.0f} GFLOP/s)", flush=True)
         gemm.append(gemm_throughput(args.gemm_size))
     shapes = model_shapes(trainers["gradient_ascent"].model)
-    ga_batches = [batch_for(trainers["gradient_ascent"], "gradient_ascent", s, args.batch_size) for s in range(1, args.steps)]
-    sft_batches = [batch_for(trainers["sft"], "sft", s, args.batch_size) for s in range(1, args.steps)]
+    timed = range(args.warmup_rounds, args.steps)
+    ga_batches = [batch_for(trainers["gradient_ascent"], "gradient_ascent", s, args.batch_size) for s in timed]
+    sft_batches = [batch_for(trainers["sft"], "sft", s, args.batch_size) for s in timed]
     method_flops = {}
     for kind in ["gradient_ascent", *args.methods]:
         trainer = trainers[kind]
-        batches = [batch_for(trainer, kind, s, args.batch_size) for s in range(1, args.steps)]
+        batches = [batch_for(trainer, kind, s, args.batch_size) for s in timed]
         method_flops[kind] = statistics.median(
             loss_flops(shapes, b, trainer._policy_groups(), trainer._reference_groups(), trainer.args.retain_loss)
             for b in batches
         )
+    profiled = {}
+    if args.profile:
+        for kind in kinds:
+            profiled[kind] = profile_step(trainers[kind], batch_for(trainers[kind], kind, args.steps - 1, args.batch_size))
     return {
+        "profiled": profiled,
         "method_flops": method_flops,
-        "step_s": {kind: statistics.median(values[1:]) for kind, values in durations.items()},
+        "step_s": {kind: statistics.median(values[args.warmup_rounds :]) for kind, values in durations.items()},
         "all_step_s": durations,
         "gemm_gflops": statistics.median(gemm),
         "ga_flops": statistics.median(gradient_ascent_flops(shapes, b) for b in ga_batches),
@@ -333,6 +355,25 @@ def time_steps(args) -> dict:
         "kl_tokens": statistics.median(int(b["loss_mask"][2 * args.batch_size :, 1:].sum()) for b in ga_batches),
         "threads": __import__("torch").get_num_threads(),
     }
+
+
+def profile_step(trainer, batch: dict) -> dict[str, float]:
+    """One more step under :mod:`torch.profiler`: self CPU seconds of the matmuls, of attention, and of the rest (the
+    body's elementwise kernels, copies, autograd bookkeeping, optimizer), and the step's wall time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        wall = trainer_step(trainer, batch)
+    shares = {"matmul": 0.0, "attention": 0.0, "other": 0.0}
+    for event in profiler.key_averages():
+        seconds = event.self_cpu_time_total / 1e6
+        if event.key in ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"):
+            shares["matmul"] += seconds
+        elif "scaled_dot_product" in event.key:
+            shares["attention"] += seconds
+        else:
+            shares["other"] += seconds
+    return {**shares, "wall": wall}
 
 
 # --- memory -------------------------------------------------------------------------------------------------------------
@@ -387,7 +428,12 @@ def uptime() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=5, help="Timed rounds (the first is warm-up).")
+    parser.add_argument("--steps", type=int, default=5, help="Rounds, the first --warmup_rounds of them untimed.")
+    parser.add_argument("--warmup_rounds", type=int, default=None,
+                        help="Untimed first rounds (default 1; 2 with --torch_compile: the compiler's second, dynamic "
+                             "compilation comes at the second new length).")
+    parser.add_argument("--torch_compile", action="store_true",
+                        help="Every trainer with the decoder blocks compiled in place (the trainers' torch_compile).")
     parser.add_argument("--batch_size", type=int, default=8, help="Questions per step (3x as many sequences).")
     parser.add_argument("--prompt_style", default="options", choices=["options", "cloze"])
     parser.add_argument("--model", default=MODEL)
@@ -395,6 +441,9 @@ def main() -> None:
     parser.add_argument("--gemm_size", type=int, default=2048)
     parser.add_argument("--full_logits", action="store_true", help="Also the pre-issue-12 full-logits loss.")
     parser.add_argument("--skip_memory", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="After the timed rounds, one more step of each trainer under torch.profiler: where the "
+                             "time goes (matmuls, attention, everything else).")
     parser.add_argument("--default_malloc", action="store_true",
                         help="Memory runs with glibc's default (dynamic) mmap threshold, as a plain SFTTrainer has it.")
     parser.add_argument("--memory_only", nargs="*", default=None, help="Only these memory configurations, no timing.")
@@ -410,8 +459,10 @@ def main() -> None:
     if args.child:
         memory_child(args.child, args)
         return
-    if args.steps < 2:
-        parser.error("--steps must be at least 2 (the first round is warm-up)")
+    if args.warmup_rounds is None:
+        args.warmup_rounds = 2 if args.torch_compile else 1
+    if args.steps <= args.warmup_rounds:
+        parser.error(f"--steps must be more than the {args.warmup_rounds} warm-up round(s)")
     print(f"start: {uptime()}", flush=True)
     memory = {}
     if not args.skip_memory:
@@ -432,7 +483,8 @@ def main() -> None:
     print(f"\nembedded {args.model}, LoRA r={LORA_R} all-linear, CPU ({timing['threads']} threads), {args.batch_size} "
           f"questions/step, {args.prompt_style} prompts: {timing['tokens']:.0f} tokens in {3 * args.batch_size} "
           f"sequences ({timing['positions']:.0f} padded positions; {timing['answer_tokens']:.0f} answer tokens, "
-          f"{timing['kl_tokens']:.0f} KL positions), median of {args.steps - 1} interleaved rounds")  # fmt: skip
+          f"{timing['kl_tokens']:.0f} KL positions), median of {args.steps - args.warmup_rounds} interleaved rounds"
+          + (", decoder blocks compiled (torch_compile)" if args.torch_compile else ""))  # fmt: skip
     print(f"  GEMM throughput (fp32 {args.gemm_size}^3, median of the probes): {gemm:.0f} GFLOP/s")
     for kind in step:
         print(f"  {kind:>16} step: {step[kind]:.2f} s   (all: {', '.join(f'{d:.2f}' for d in timing['all_step_s'][kind])})")
@@ -445,6 +497,11 @@ def main() -> None:
         method_efficiency = timing["method_flops"][kind] / step[kind] / 1e9 / gemm
         print(f"  {kind}: step {step[kind] / step['sft']:.2f}x SFT (target <= 1.35x), FLOP efficiency "
               f"{method_efficiency:.0%} ({timing['method_flops'][kind] / 1e12:.3f} TFLOP needed)")
+    for kind, shares in timing["profiled"].items():
+        total = shares["matmul"] + shares["attention"] + shares["other"]
+        print(f"  profiled {kind} step ({shares['wall']:.2f} s wall, {total:.2f} s self CPU): matmuls "
+              f"{shares['matmul']:.2f} s ({shares['matmul'] / total:.0%}), attention {shares['attention']:.2f} s, "
+              f"everything else {shares['other']:.2f} s ({shares['other'] / total:.0%})")
     if "full_logits" in step:
         print(f"  full-logits (pre-issue-12) GA step: {step['full_logits']:.2f} s, "
               f"{step['full_logits'] / step['gradient_ascent']:.2f}x the GA step now")

@@ -5,6 +5,7 @@ LoRA, gradient checkpointing and 4-bit models in the gradient-ascent trainer."""
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
@@ -65,11 +66,20 @@ def test_kl_divergence_equals_full_logits_computation(transform, trainable, rows
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
 
 
-def test_kl_divergence_is_exactly_zero_for_equal_distributions():
+@pytest.mark.parametrize("shared", [True, False])
+def test_kl_divergence_is_zero_for_equal_distributions(shared):
+    """Zero from the elementwise form (as F.kl_div); a head shared with the reference projects both in one product,
+    whose columns may round differently in the last bit (the trainer's reference already runs on batches of other
+    shapes), so zero up to float rounding there."""
     head = OutputHead(random_head(0, False))
+    reference = head if shared else OutputHead(copy.deepcopy(head.module))
+    assert head.shares_projection(reference) is shared
     hidden = torch.randn(N, H, requires_grad=True)
-    kl = logprobs.kl_divergence(head, hidden, head, hidden.detach().clone(), rows=4)
-    assert torch.equal(kl, torch.zeros(N))
+    kl = logprobs.kl_divergence(head, hidden, reference, hidden.detach().clone(), rows=4)
+    if shared:
+        assert kl.abs().max() < 1e-6
+    else:
+        assert torch.equal(kl, torch.zeros(N))
     (gradient,) = torch.autograd.grad(kl.sum(), hidden)
     assert gradient.abs().max() < 1e-6
 
@@ -273,6 +283,37 @@ def test_loss_and_gradients_under_gradient_checkpointing(tmp_path, tokenizer, us
     assert_same_loss_and_gradients(trainer)
 
 
+def test_torch_compile_compiles_the_decoder_blocks_in_place(tmp_path, tokenizer):
+    """``torch_compile``: the Trainer's whole-model compilation would wrap a forward the loss never calls; the body's
+    decoder blocks are compiled in place instead (backend ``aot_eager`` here: AOT autograd without code generation,
+    seconds), and the loss and its gradients, adapter-disabled reference included, are the uncompiled trainer's."""
+    from accelerate.utils import DynamoBackend
+
+    eager = gradient_ascent_trainer(tmp_path / "eager", tokenizer, build_tiny_llama(tokenizer))
+    compiled = gradient_ascent_trainer(tmp_path / "compiled", tokenizer, build_tiny_llama(tokenizer), max_steps=2,
+                                       logging_steps=1, torch_compile=True, torch_compile_backend="aot_eager")  # fmt: skip
+    blocks = logprobs.repeated_blocks(logprobs.body(compiled.model))
+    assert len(blocks) == 2 and all(block._compiled_call_impl is not None for block in blocks)
+    assert all(block._compiled_call_impl is None for block in logprobs.repeated_blocks(logprobs.body(eager.model)))
+    assert compiled.accelerator.state.dynamo_plugin.backend == DynamoBackend.NO  # no whole-model wrapper
+    batch = batch_of(eager)
+    losses, gradients = [], []
+    for trainer in (eager, compiled):
+        perturb_adapter(trainer.model)  # the same seed: the same adapter in both
+        trainer.model.train()
+        parameters = [p for p in trainer.model.parameters() if p.requires_grad]
+        losses.append(trainer.compute_loss(trainer.model, batch))
+        gradients.append(torch.autograd.grad(losses[-1], parameters))
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-5, atol=1e-6)
+    for got, want in zip(gradients[1], gradients[0]):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+    assert_same_loss_and_gradients(compiled)  # the compiled path against the full-logits computation too
+    compiled.train()  # the Trainer's loop (accelerate's prepare) keeps the blocks compiled and trains
+    assert all(block._compiled_call_impl is not None for block in blocks)
+    logged = [entry["loss"] for entry in compiled.state.log_history if "loss" in entry]
+    assert len(logged) == 2 and all(math.isfinite(value) for value in logged)
+
+
 def test_full_fine_tuning_with_a_frozen_copy_trains_the_head_through_the_generic_path(tmp_path, tokenizer):
     policy, reference = build_tiny_llama(tokenizer, seed=0), build_tiny_llama(tokenizer, seed=1)
     trainer = gradient_ascent_trainer(tmp_path, tokenizer, policy, ref_model=reference, peft=False)
@@ -306,21 +347,31 @@ def test_4bit_loss_and_gradients_equal_the_full_logits_computation(tmp_path, tok
     assert_same_loss_and_gradients(trainer, rtol=1e-3)
 
 
-def test_the_lm_head_module_only_sees_answer_positions(tmp_path, tokenizer):
-    """No (3B, L, V) logits: the head module runs on the forget/unknown answer tokens only (the KL on retain tokens
-    goes through the fused path, which reads the frozen head's weight in chunks)."""
+def test_the_lm_head_projects_only_answer_and_retain_positions(tmp_path, tokenizer, monkeypatch):
+    """No (3B, L, V) logits: the frozen head's weight is projected (fused path) on the forget/unknown answer tokens and
+    on the retain tokens for the KL, the policy's and the adapter-disabled reference's retain positions in one product;
+    the head module itself never runs."""
     trainer = gradient_ascent_trainer(tmp_path, tokenizer, build_tiny_llama(tokenizer))
     batch = batch_of(trainer)
-    seen = []
+    projected, called = [], []
+    project = OutputHead._project_transposed
+
+    def recording(self, hidden, *args, **kwargs):
+        projected.append(hidden.size(0))
+        return project(self, hidden, *args, **kwargs)
+
+    monkeypatch.setattr(OutputHead, "_project_transposed", recording)
     head = trainer.model.get_base_model().lm_head
-    handle = head.register_forward_hook(lambda module, args, output: seen.append(tuple(args[0].shape)))
+    handle = head.register_forward_hook(lambda module, args, output: called.append(tuple(args[0].shape)))
     try:
         trainer.compute_loss(trainer.model, batch)
     finally:
         handle.remove()
     rows = batch["input_ids"].size(0) // 3
     answer_tokens = int(batch["loss_mask"][: 2 * rows, 1:].sum())
-    assert seen == [(answer_tokens, head.in_features)], seen
+    retain_tokens = int(batch["loss_mask"][2 * rows :, 1:].sum())
+    assert called == []
+    assert projected == [answer_tokens, 2 * retain_tokens], projected
 
 
 def test_selective_soft_labels_equal_the_full_logits_computation(tmp_path, tokenizer):

@@ -29,8 +29,10 @@ The base owns:
   with an NLL retain term);
 * the **batch views** (:class:`UnlearningBatch`): per-answer sequence log-probabilities ``log π(y | x) = Σ_t log
   π(y_t | x, y_<t)`` of policy and reference, and the retain terms, from one policy forward over the row groups the loss
-  reads, with the LM head only at the positions a term reads (TRL's ``selective_log_softmax`` in chunks; the KL in
-  chunks), see :mod:`geounlearn_trl.methods.logprobs`;
+  reads, with the LM head only at the positions a term reads (in chunks: for a frozen head one fused product per
+  chunk, the reference's retain positions beside the policy's; else TRL's ``selective_log_softmax``), see
+  :mod:`geounlearn_trl.methods.logprobs`;
+* ``torch_compile``: the decoder blocks compiled in place (:class:`BodyLossMixin`);
 * the **guards**: a non-finite loss stops training, and so does (``on_ceiling='stop'``) a forget NLL past
   ``forget_nll_ceiling``, decided by every process together at the same micro-batch; that step is *not applied*: the
   innermost optimizer's ``step()`` only zeroes the gradients, so weights and optimizer state stay as they were (the
@@ -206,7 +208,38 @@ class ProjectCardMixin:
             write_model_card(self.args.output_dir, self.card_info)
 
 
-class UnlearningTrainer(ProjectCardMixin, SFTTrainer):
+class BodyLossMixin:
+    """What a trainer needs whose loss runs the model's body and its LM head at gathered positions
+    (:mod:`~geounlearn_trl.methods.logprobs`) instead of the model's forward; :meth:`_prepare_body` after the
+    Trainer's ``__init__``.
+
+    * ``torch_compile`` (the Trainer's flag, with ``torch_compile_backend`` / ``torch_compile_mode``): the Trainer
+      compiles the whole model (accelerate's dynamo plugin), a forward these losses never call, so the flag would
+      compile nothing. Here the body's repeated decoder blocks are compiled in place instead (regional compilation as
+      accelerate's ``compile_regions_fsdp2`` does it: ``module.compile()``, so the module, its hooks and PEFT's
+      adapter switches stay as they are); the first steps pay the compilation (dynamic shapes after the first new
+      length, a second variant for the adapter-disabled reference).
+    * on CPU, large frees go back to the OS (:mod:`~geounlearn_trl.methods.cpu_memory`).
+    """
+
+    def _build_accelerator_args(self, **kwargs) -> dict:
+        accelerator_args = super()._build_accelerator_args(**kwargs)
+        if self.args.torch_compile:
+            accelerator_args.pop("dynamo_plugin", None)  # compiled in place by _prepare_body instead
+        return accelerator_args
+
+    def _prepare_body(self) -> None:
+        if self.args.torch_compile:
+            compile_kwargs = {"backend": self.args.torch_compile_backend, "mode": self.args.torch_compile_mode}
+            blocks = logprobs.repeated_blocks(logprobs.body(self.model))
+            for block in blocks:
+                block.compile(**{k: v for k, v in compile_kwargs.items() if v is not None})
+            logger.info("torch_compile: %d decoder blocks compiled in place (%s)", len(blocks), compile_kwargs)
+        if self.args.device.type == "cpu":
+            cpu_memory.return_large_frees_to_os()  # freed activations leave the resident set (cpu_memory)
+
+
+class UnlearningTrainer(BodyLossMixin, ProjectCardMixin, SFTTrainer):
     """:class:`~trl.SFTTrainer` whose loss is a method's forget term plus the shared terms (module docstring).
 
     A method subclasses it with its ``*Config`` (a :class:`UnlearningConfig` adding its own hyper-parameters) and
@@ -241,8 +274,7 @@ class UnlearningTrainer(ProjectCardMixin, SFTTrainer):
         self._skipped_step: int | None = None
         super().__init__(model=model, args=args, **kwargs)
         self.ref_model = self._prepare_reference_model(ref_model)
-        if self.args.device.type == "cpu":
-            cpu_memory.return_large_frees_to_os()  # freed activations leave the resident set (cpu_memory)
+        self._prepare_body()
 
     @classmethod
     def card_summary(cls) -> str:

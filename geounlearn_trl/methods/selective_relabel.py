@@ -33,8 +33,8 @@ import torch
 from trl import SFTTrainer
 
 from ..citations import CITATIONS
-from . import cpu_memory, logprobs
-from .base import ProjectCardMixin, TokenizedRowsConfig
+from . import logprobs
+from .base import BodyLossMixin, ProjectCardMixin, TokenizedRowsConfig
 
 ELDAN_2023 = {
     "title": "Who's Harry Potter? Approximate Unlearning in LLMs",
@@ -109,7 +109,7 @@ def _column_names(dataset) -> list[str]:
     return list(names)
 
 
-class SelectiveRelabelTrainer(ProjectCardMixin, SFTTrainer):
+class SelectiveRelabelTrainer(BodyLossMixin, ProjectCardMixin, SFTTrainer):
     """:class:`~trl.SFTTrainer` that trains toward generic labels (see the module docstring for the losses).
 
     ``train_dataset`` rows hold ``input_ids``, ``labels`` (``-100`` where masked) and optionally ``soft_label_ids`` /
@@ -153,8 +153,7 @@ class SelectiveRelabelTrainer(ProjectCardMixin, SFTTrainer):
                 pad_token_id=pad_token_id, soft_labels=self.use_soft_labels, pad_to_multiple_of=args.pad_to_multiple_of
             )
         super().__init__(model=model, args=args, train_dataset=train_dataset, **kwargs)
-        if self.args.device.type == "cpu":
-            cpu_memory.return_large_frees_to_os()  # freed activations leave the resident set (cpu_memory)
+        self._prepare_body()
 
     @staticmethod
     def _resolve_label_type(args: SelectiveRelabelConfig, train_dataset, eval_dataset) -> bool:
