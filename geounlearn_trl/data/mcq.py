@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import datasets
 
 from .languages import LanguagePack
-from .records import InputFormatError, read_table
+from .records import InputError, InputFormatError, read_table
 
 OPTION_COLUMNS = ("Option_1", "Option_2", "Option_3", "Option_4")
 REQUIRED_COLUMNS = ("MCQ_Question", *OPTION_COLUMNS, "Correct_Option")
@@ -237,6 +237,35 @@ def held_out_split(dataset: datasets.Dataset, eval_fraction: float, split_seed: 
     rule = {"run": "annotation runs", "pair": "(identity, attribute) pairs"}.get(next(iter(kinds)), "mixed")
     return HeldOutSplit(train, evaluation, rule if len(kinds) == 1 else "annotation runs and pairs", eval_fraction,
                         split_seed)
+
+
+DATASET_SPEC_HELP = (
+    "'en=seegull_en.csv,fr=seegull_fr.csv' (one file per language), a template 'seegull_{language}.csv', or one file "
+    "when one language is read"
+)
+
+
+def file_for_language(spec: str | None, language: str, several_languages: bool, flag: str = "--dataset") -> str | None:
+    """The file a per-language flag ``spec`` names for ``language``, or None where it names none (the caller's
+    default, the shipped sample): ``'en=a.csv,fr=b.csv'``, a template ``'seegull_{language}.csv'``, or one file, only
+    when one language is read (one file for several languages would give every language the same questions); anything
+    else is an :class:`~geounlearn_trl.data.records.InputError` naming the flag."""
+    if spec is None:
+        return None
+    if "{language}" in spec:
+        return spec.format(language=language)
+    if "=" in spec.split(",")[0]:
+        mapping = {}
+        for part in spec.split(","):
+            code, sep, path = part.partition("=")
+            if not sep or not path.strip():
+                raise InputError(f"{flag}: {part!r} is not 'language=path'")
+            mapping[code.strip()] = path.strip()
+        return mapping.get(language)
+    if several_languages:
+        raise InputError(f"{flag} {spec!r} names one file for several languages: give one per language "
+                         f"('en=a.csv,fr=b.csv') or a template ('seegull_{{language}}.csv')")
+    return spec
 
 
 def check_aligned(datasets_by_language: dict[str, datasets.Dataset]) -> None:

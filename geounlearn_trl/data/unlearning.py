@@ -25,7 +25,7 @@ import datasets
 from transformers import PreTrainedTokenizerBase
 
 from .languages import load_language_pack
-from .mcq import disambiguated_items, load_mcq, present_question
+from .mcq import disambiguated_items, file_for_language, load_mcq, present_question
 from .prompting import encode_prompt_answer
 from .records import InputFormatError, read_table
 
@@ -262,9 +262,13 @@ def build_unlearning_dataset(
     return mcq.map(encode, with_indices=True, remove_columns=mcq.column_names, desc=f"Tokenising ({language})")
 
 
-def load_language_mcq(dataset: str | None, language: str, skip_bad_rows: bool) -> datasets.Dataset:
-    """``dataset`` for one language, or the shipped sample when none is given."""
-    return load_mcq(dataset or sample_mcq_path(language), skip_bad_rows=skip_bad_rows)
+def load_language_mcq(
+    dataset: str | None, language: str, skip_bad_rows: bool = False, several_languages: bool = False
+) -> datasets.Dataset:
+    """The MCQ file ``dataset`` names for ``language`` (:func:`~geounlearn_trl.data.mcq.file_for_language`: one per
+    language, a template, or one file when one language is read), or the shipped sample where it names none."""
+    path = file_for_language(dataset, language, several_languages)
+    return load_mcq(path or sample_mcq_path(language), skip_bad_rows=skip_bad_rows)
 
 
 def hold_out_retain(retain: datasets.Dataset, count: int) -> tuple[datasets.Dataset, datasets.Dataset]:

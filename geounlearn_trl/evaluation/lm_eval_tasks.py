@@ -39,10 +39,12 @@ from . import scoring
 from ..files import write_text_atomic
 from ..data.languages import LanguagePack, available_languages, load_language_pack
 from ..data.mcq import (
+    DATASET_SPEC_HELP,
     ITEM_TYPES,
     PROMPT_STYLES,
     SplitArguments,
     disambiguated_items,
+    file_for_language,
     held_out_split,
     load_mcq,
     present_question,
@@ -140,9 +142,8 @@ class LmEvalTaskArguments:
     )
     dataset: str | None = field(
         default=None,
-        metadata={"help": "Stereotype MCQ file(s): 'en=seegull_en.csv,fr=seegull_fr.csv', a template "
-                          "'seegull_{language}.csv', or one file when one language is generated; a language not named "
-                          "gets the shipped sample."},
+        metadata={"help": f"Stereotype MCQ file(s): {DATASET_SPEC_HELP}; a language not named gets the shipped "
+                          "sample."},
     )
     control_dataset: str | None = field(
         default=None,
@@ -223,26 +224,6 @@ def resolve_language_packs(languages: str | None, pack_files: str | None) -> tup
         codes = list(dict.fromkeys([*available_languages(), *file_packs]))
         explicit = set(file_packs)
     return {code: file_packs[code] if code in file_packs else load_language_pack(code) for code in codes}, explicit
-
-
-def _file_for(spec: str | None, language: str, several_languages: bool, flag: str) -> str | None:
-    """The file ``spec`` names for ``language`` (see --dataset), or None where it names none."""
-    if spec is None:
-        return None
-    if "{language}" in spec:
-        return spec.format(language=language)
-    if "=" in spec.split(",")[0]:
-        mapping = {}
-        for part in spec.split(","):
-            code, sep, path = part.partition("=")
-            if not sep or not path.strip():
-                raise ValueError(f"{flag}: {part!r} is not 'language=path'")
-            mapping[code.strip()] = path.strip()
-        return mapping.get(language)
-    if several_languages:
-        raise ValueError(f"{flag} {spec!r} names one file for several languages: give one per language "
-                         f"('en=a.csv,fr=b.csv') or a template ('seegull_{{language}}.csv')")
-    return spec
 
 
 def _shipped(path: str) -> str | None:
@@ -420,7 +401,7 @@ def write_lm_eval_tasks(args: LmEvalTaskArguments, split_args: SplitArguments | 
     splits: dict[str, dict] = {}
     mismatch_counts: dict[str, int] = {}
     for code, pack in packs.items():
-        mcq_file = _file_for(args.dataset, code, several, "--dataset") or _shipped(sample_mcq_path(code))
+        mcq_file = file_for_language(args.dataset, code, several, "--dataset") or _shipped(sample_mcq_path(code))
         if mcq_file is None:
             message = (f"language {code!r}: no stereotype MCQ file (no shipped sample): pass --dataset "
                        f"{code}=<file.csv>")
@@ -431,7 +412,7 @@ def write_lm_eval_tasks(args: LmEvalTaskArguments, split_args: SplitArguments | 
         if args.control_dataset and args.control_dataset.strip().lower() == "none":
             control_file = None
         else:
-            control_file = (_file_for(args.control_dataset, code, several, "--control_dataset")
+            control_file = (file_for_language(args.control_dataset, code, several, "--control_dataset")
                             or _shipped(sample_control_path(code)))
             if control_file is None:
                 logger.warning("language %r: no control questions (none shipped, no --control_dataset): no control "

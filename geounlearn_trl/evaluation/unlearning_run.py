@@ -22,10 +22,10 @@ from ..data.prompting import wants_chat_template
 from ..data.unlearning import (
     build_unlearning_dataset,
     hold_out_retain,
+    load_language_mcq,
     load_retain,
     parse_languages,
     sample_control_path,
-    sample_mcq_path,
     sample_retain_path,
 )
 from ..methods import DEFAULT_METHOD, method_classes
@@ -90,7 +90,8 @@ def prepare_run(measure_args: MeasurementArguments, script_args: UnlearnArgument
     train_languages = parse_languages(script_args.language)
     eval_languages = parse_languages(measure_args.eval_languages)
     languages = list(dict.fromkeys(train_languages + eval_languages))
-    mcq = {language: load_mcq(script_args.dataset or sample_mcq_path(language)) for language in languages}
+    mcq = {language: load_language_mcq(script_args.dataset, language, several_languages=len(languages) > 1)
+           for language in languages}
     check_aligned(mcq)  # the held-out rows must be the same stereotypes in every language
     split = held_out_split(mcq[train_languages[0]], split_args.eval_fraction, split_args.split_seed)
     train_indices = split.train[: script_args.max_train_samples] if script_args.max_train_samples else split.train

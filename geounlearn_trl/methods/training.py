@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import datasets
 from trl import ModelConfig, get_peft_config
 
-from ..data.mcq import SplitArguments, check_aligned, held_out_split
+from ..data.mcq import DATASET_SPEC_HELP, SplitArguments, check_aligned, held_out_split
 from ..data.prompting import wants_chat_template
 from ..data.unlearning import RetainArguments, build_unlearning_dataset, load_language_mcq, parse_languages
 from ..files import write_text_atomic
@@ -41,7 +41,8 @@ class UnlearnArguments(RetainArguments):
     )
     dataset: str | None = field(
         default=None,
-        metadata={"help": "MCQ stereotype data (CSV/JSON/JSONL path or Hub id). Default: the shipped sample of --language."},
+        metadata={"help": f"MCQ stereotype data (CSV/JSON/JSONL paths or Hub ids): {DATASET_SPEC_HELP}. Default, and for "
+                          "a language not named: the shipped sample of that language."},
     )
     language: str = field(default="en", metadata={"help": "Language pack code, or several comma-separated (en,fr,hi)."})
     weights: list[float] | None = field(
@@ -85,11 +86,13 @@ def build_datasets(
     languages = parse_languages(script_args.language)
     mcq_by_language = {}
     for language in languages:
-        mcq_by_language[language] = load_language_mcq(script_args.dataset, language, script_args.skip_bad_rows)
+        mcq_by_language[language] = load_language_mcq(
+            script_args.dataset, language, script_args.skip_bad_rows, several_languages=len(languages) > 1
+        )
         if mcq_by_language[language].info.description:
-            logger.warning("%s: %s", script_args.dataset or language, mcq_by_language[language].info.description)
-    if script_args.dataset is None and len(languages) > 1:
-        check_aligned(mcq_by_language)  # the shipped samples are translations row for row
+            logger.warning("%s: %s", language, mcq_by_language[language].info.description)
+    if len(languages) > 1:
+        check_aligned(mcq_by_language)  # translations row for row (SeeGULL's files, the samples): the same held-out rows
     split = None
     for language, mcq in mcq_by_language.items():
         # The same rule and seed in every language: on aligned files (SeeGULL, the sample) the same rows.
