@@ -81,7 +81,7 @@ def body(model: nn.Module) -> nn.Module:
 
 
 def repeated_blocks(module: nn.Module) -> list[nn.Module]:
-    """The repeated blocks of ``module`` (a decoder's layers): the members of the outermost ``ModuleList``\ s whose
+    """The repeated blocks of ``module`` (a decoder's layers): the members of each outermost ``ModuleList`` whose
     children are all of one class, found as accelerate's regional compilation finds them."""
     if is_repeated_blocks(module):
         return list(module)
