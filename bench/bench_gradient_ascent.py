@@ -18,7 +18,8 @@ the SFT step trains on exactly those 3·B sequences, one per row):
 every position read) to the timing and the memory runs, for a before/after comparison (peak ~9 GB on Gemma).
 
 ``--torch_compile`` times every trainer with its decoder blocks compiled in place (the trainers' ``torch_compile``;
-the SFT baseline gets the same regional compilation), two untimed warm-up rounds; the memory runs stay uncompiled.
+the SFT baseline gets the same regional compilation), two untimed warm-up rounds, and the memory runs compiled too
+(the compiler's worker processes are not counted in the peak).
 ``--profile`` adds one step of each trainer under ``torch.profiler``: how much of it is matmuls, attention, the rest.
 
     python bench/bench_gradient_ascent.py [--steps 5] [--batch_size 8] [--prompt_style options|cloze] [--full_logits]
@@ -137,11 +138,11 @@ def make_trainer(kind: str, model, tokenizer, paired, flat, batch_size: int, ste
     common = common_args(steps, torch_compile)
     if kind == "sft":
         args = SFTConfig(output_dir="/tmp/bench-sft", per_device_train_batch_size=3 * batch_size, max_length=None,
-                         **common)  # fmt: skip
+                         **{**common, "torch_compile": False})  # fmt: skip
         trainer = SFTTrainer(model=model, args=args, train_dataset=flat, processing_class=tokenizer, peft_config=lora())
         if torch_compile:
-            # The same regional compilation as our trainers get (the Trainer would compile the whole model only in
-            # train(), which the timed steps bypass): the decoder blocks in place, the LM head left as it is.
+            # The same regional compilation as our trainers get, not the Trainer's whole-model one (which happens only
+            # in train(), bypassed by the timed steps): the decoder blocks in place, the LM head left as it is.
             from geounlearn_trl.methods.logprobs import body, repeated_blocks
 
             for block in repeated_blocks(body(trainer.model)):
@@ -406,7 +407,8 @@ def memory_child(kind: str, args) -> None:
     ref_model = load_model(model_args) if kind == "frozen_copy" else None  # LoRA policy, reference a frozen copy
     loaded = peak_rss_mib()
     paired, flat = build_data(tokenizer, args.batch_size, args.memory_steps, args.prompt_style)
-    trainer = make_trainer(kind, model, tokenizer, paired, flat, args.batch_size, args.memory_steps, ref_model=ref_model)
+    trainer = make_trainer(kind, model, tokenizer, paired, flat, args.batch_size, args.memory_steps, ref_model=ref_model,
+                           torch_compile=args.torch_compile)  # fmt: skip
     trainer.train()
     print(json.dumps({"kind": kind, "peak_rss_mib": peak_rss_mib(), "loaded_rss_mib": loaded}))
 
@@ -415,6 +417,7 @@ def peak_memory(kind: str, args) -> dict:
     command = [sys.executable, __file__, "--child", kind, "--batch_size", str(args.batch_size), "--memory_steps",
                str(args.memory_steps), "--prompt_style", args.prompt_style, "--model", args.model]  # fmt: skip
     command += ["--default_malloc"] if args.default_malloc else []
+    command += ["--torch_compile"] if args.torch_compile else []
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
