@@ -127,7 +127,7 @@ def torch_no_grad():
 
 
 def make_trainer(kind: str, model, tokenizer, paired, flat, batch_size: int, steps: int, ref_model=None,
-                 torch_compile: bool = False):  # fmt: skip
+                 torch_compile: bool = False, malloc_threshold_mib: float = 1.0):  # fmt: skip
     from trl import SFTConfig, SFTTrainer
 
     from geounlearn_trl.methods.gradient_ascent import (
@@ -152,13 +152,14 @@ def make_trainer(kind: str, model, tokenizer, paired, flat, batch_size: int, ste
         from geounlearn_trl.methods import method_classes
 
         config_class, trainer_class = method_classes(kind)
-        args = config_class(output_dir=f"/tmp/bench-{kind}", per_device_train_batch_size=batch_size, **common)
+        args = config_class(output_dir=f"/tmp/bench-{kind}", per_device_train_batch_size=batch_size,
+                            cpu_malloc_threshold_mib=malloc_threshold_mib, **common)  # fmt: skip
         return trainer_class(model=model, ref_model=ref_model, args=args, train_dataset=paired,
                              processing_class=tokenizer, peft_config=lora())
     trainer_class = full_logits_trainer_class() if kind == "full_logits" else GradientAscentTrainer
     args = GradientAscentConfig(
         output_dir=f"/tmp/bench-{kind}", per_device_train_batch_size=batch_size, forget_nll_ceiling=None,
-        retain_weight=0.0 if kind == "no_reference" else 1.0, **common,
+        retain_weight=0.0 if kind == "no_reference" else 1.0, cpu_malloc_threshold_mib=malloc_threshold_mib, **common,
     )  # fmt: skip
     return trainer_class(model=model, ref_model=ref_model, args=args, train_dataset=paired, processing_class=tokenizer,
                          peft_config=lora())
@@ -312,7 +313,8 @@ def time_steps(args) -> dict:
         if data is None:
             data = build_data(tokenizer, args.batch_size, args.steps, args.prompt_style)
         trainers[kind] = make_trainer(kind, model, tokenizer, *data, args.batch_size, args.steps,
-                                      torch_compile=args.torch_compile)  # fmt: skip
+                                      torch_compile=args.torch_compile,
+                                      malloc_threshold_mib=0.0 if args.default_malloc else 1.0)  # fmt: skip
         trainers[kind].create_optimizer_and_scheduler(num_training_steps=args.steps)
         trainers[kind].current_gradient_accumulation_steps = 1  # set by the Trainer's loop, read by training_step
     durations = {kind: [] for kind in kinds}
@@ -398,9 +400,7 @@ def memory_child(kind: str, args) -> None:
     from geounlearn_trl.methods import cpu_memory
 
     if not args.default_malloc:
-        cpu_memory.return_large_frees_to_os()
-    else:
-        cpu_memory.return_large_frees_to_os = lambda *a, **k: False  # the trainers' call becomes a no-op
+        cpu_memory.return_large_frees_to_os()  # the SFT baseline too (our trainers apply it themselves)
 
     model_args = ModelConfig(model_name_or_path=args.model)
     model, tokenizer = load_model_and_tokenizer(model_args)
@@ -408,7 +408,8 @@ def memory_child(kind: str, args) -> None:
     loaded = peak_rss_mib()
     paired, flat = build_data(tokenizer, args.batch_size, args.memory_steps, args.prompt_style)
     trainer = make_trainer(kind, model, tokenizer, paired, flat, args.batch_size, args.memory_steps, ref_model=ref_model,
-                           torch_compile=args.torch_compile)  # fmt: skip
+                           torch_compile=args.torch_compile,
+                           malloc_threshold_mib=0.0 if args.default_malloc else 1.0)  # fmt: skip
     trainer.train()
     print(json.dumps({"kind": kind, "peak_rss_mib": peak_rss_mib(), "loaded_rss_mib": loaded}))
 
@@ -448,7 +449,8 @@ def main() -> None:
                         help="After the timed rounds, one more step of each trainer under torch.profiler: where the "
                              "time goes (matmuls, attention, everything else).")
     parser.add_argument("--default_malloc", action="store_true",
-                        help="Memory runs with glibc's default (dynamic) mmap threshold, as a plain SFTTrainer has it.")
+                        help="Timing and memory runs with glibc's default (dynamic) mmap threshold, as a plain "
+                             "SFTTrainer has it (the trainers' cpu_malloc_threshold_mib 0): faster, a higher peak.")
     parser.add_argument("--memory_only", nargs="*", default=None, help="Only these memory configurations, no timing.")
     parser.add_argument("--methods", default=",".join(METHOD_KINDS),
                         help="Other methods timed and measured beside gradient ascent (comma-separated; '' for none).")

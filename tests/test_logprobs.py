@@ -43,10 +43,17 @@ def grads(value: torch.Tensor, *tensors: torch.Tensor) -> list[torch.Tensor]:
 TRANSFORMS = [{}, {"logit_scale": 0.5}, {"softcap": 2.0}, {"logit_scale": 1.7, "softcap": 3.0}]
 
 
+@pytest.fixture(params=["columns", "rows"])
+def layout(request, monkeypatch):
+    """The fused path's two layouts of a chunk on CPU: positions as columns (narrow chunks) or as rows (wide ones)."""
+    monkeypatch.setattr(logprobs, "TRANSPOSE_BELOW_POSITIONS", 10**9 if request.param == "columns" else 0)
+    return request.param
+
+
 @pytest.mark.parametrize("transform", TRANSFORMS)
 @pytest.mark.parametrize("trainable", [False, True])
 @pytest.mark.parametrize("rows", [None, 3])
-def test_kl_divergence_equals_full_logits_computation(transform, trainable, rows):
+def test_kl_divergence_equals_full_logits_computation(transform, trainable, rows, layout):
     policy = OutputHead(random_head(0, trainable, bias=True), **transform)
     reference = OutputHead(random_head(1, False, bias=True), **transform)
     assert policy.frozen_linear is not trainable
@@ -67,7 +74,7 @@ def test_kl_divergence_equals_full_logits_computation(transform, trainable, rows
 
 
 @pytest.mark.parametrize("shared", [True, False])
-def test_kl_divergence_is_zero_for_equal_distributions(shared):
+def test_kl_divergence_is_zero_for_equal_distributions(shared, layout):
     """Zero from the elementwise form (as F.kl_div); a head shared with the reference projects both in one product,
     whose columns may round differently in the last bit (the trainer's reference already runs on batches of other
     shapes), so zero up to float rounding there."""
@@ -87,7 +94,7 @@ def test_kl_divergence_is_zero_for_equal_distributions(shared):
 @pytest.mark.parametrize("transform", TRANSFORMS)
 @pytest.mark.parametrize("trainable", [False, True])
 @pytest.mark.parametrize("rows", [None, 4])
-def test_soft_cross_entropy_equals_full_logits_computation(transform, trainable, rows):
+def test_soft_cross_entropy_equals_full_logits_computation(transform, trainable, rows, layout):
     head = OutputHead(random_head(0, trainable), **transform)
     torch.manual_seed(3)
     hidden = torch.randn(N, H, requires_grad=True)
@@ -109,15 +116,17 @@ def test_soft_cross_entropy_equals_full_logits_computation(transform, trainable,
 
 @pytest.mark.parametrize("rows", [None, 2])
 @pytest.mark.parametrize("k", [None, 2])
-def test_gather_log_probs_equals_full_log_softmax(rows, k):
-    head = OutputHead(random_head(0, True), softcap=4.0)
+@pytest.mark.parametrize("trainable", [True, False])  # frozen, one index per position: the fused path
+def test_gather_log_probs_equals_full_log_softmax(rows, k, trainable, layout):
+    head = OutputHead(random_head(0, trainable), softcap=4.0)
     hidden = torch.randn(N, H, requires_grad=True)
     index = torch.randint(0, V, (N,) if k is None else (N, k))
     got = logprobs.gather_log_probs(head, hidden, index, rows=rows)
     log_probs = full_logits(head, hidden).log_softmax(-1)
     expected = log_probs.gather(-1, index.unsqueeze(-1)).squeeze(-1) if k is None else log_probs.gather(-1, index)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
-    for a, b in zip(grads(got, hidden, head.module.weight), grads(expected, hidden, head.module.weight)):
+    parameters = [hidden] + ([head.module.weight] if trainable else [])
+    for a, b in zip(grads(got, *parameters), grads(expected, *parameters)):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
@@ -354,13 +363,13 @@ def test_the_lm_head_projects_only_answer_and_retain_positions(tmp_path, tokeniz
     trainer = gradient_ascent_trainer(tmp_path, tokenizer, build_tiny_llama(tokenizer))
     batch = batch_of(trainer)
     projected, called = [], []
-    project = OutputHead._project_transposed
+    project = OutputHead._project
 
     def recording(self, hidden, *args, **kwargs):
         projected.append(hidden.size(0))
         return project(self, hidden, *args, **kwargs)
 
-    monkeypatch.setattr(OutputHead, "_project_transposed", recording)
+    monkeypatch.setattr(OutputHead, "_project", recording)
     head = trainer.model.get_base_model().lm_head
     handle = head.register_forward_hook(lambda module, args, output: called.append(tuple(args[0].shape)))
     try:
@@ -420,3 +429,15 @@ def test_cpu_training_returns_large_frees_to_the_os():
         assert resident_mib() > before + 250
         del buffers
     assert resident_mib() < before + 100
+
+
+@pytest.mark.parametrize(("threshold_mib", "applied"), [(None, [2**20]), (16, [16 * 2**20]), (0, [])])
+def test_trainers_apply_the_configured_malloc_threshold(tmp_path, tokenizer, monkeypatch, threshold_mib, applied):
+    """``cpu_malloc_threshold_mib``: 1 MiB by default (the memory target), another size, or 0 for glibc's own."""
+    from geounlearn_trl.methods import cpu_memory
+
+    calls = []
+    monkeypatch.setattr(cpu_memory, "return_large_frees_to_os", lambda threshold: calls.append(threshold) or True)
+    config = {} if threshold_mib is None else {"cpu_malloc_threshold_mib": threshold_mib}
+    gradient_ascent_trainer(tmp_path, tokenizer, build_tiny_llama(tokenizer), **config)
+    assert calls == applied

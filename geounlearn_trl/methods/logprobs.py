@@ -51,6 +51,8 @@ from trl.trainer.utils import maybe_gather_lm_head_ctx, selective_log_softmax
 # Positions per chunk are chosen so one fp32 (positions × vocab) tile is about this size: 64 rows of Gemma's 262,144
 # entries. A chunk holds ~4 such tiles at once (reference and policy log-probs, probabilities, gradient).
 LOGITS_CHUNK_BYTES = 64 * 2**20
+# On CPU, the fused path holds a chunk's positions as columns below this many (see _FrozenHeadLoss.forward).
+TRANSPOSE_BELOW_POSITIONS = 256
 
 
 def chunk_rows(vocab_size: int, budget_bytes: int = LOGITS_CHUNK_BYTES) -> int:
@@ -158,24 +160,23 @@ class OutputHead:
             and (self.logit_scale, self.softcap) == (other.logit_scale, other.softcap)
         )
 
-    def _project_transposed(
-        self, hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, out: torch.Tensor
+    def _project(
+        self, hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, out: torch.Tensor, transposed: bool
     ) -> torch.Tensor:
-        """Fp32 logits without autograd (the fused path), transposed: ``(V, n)`` for ``hidden`` ``(n, H)``, transformed
-        like the model's; ``weight``/``bias`` already in the compute dtype, ``out`` a contiguous fp32 buffer of at
-        least ``V·n`` elements.
-
-        ``W @ hᵀ`` is the product's fast orientation for a few rows against a large vocabulary: written row-major
-        ``(V, n)``, Gemma's 262,144 × 640 head runs at ~140 GFLOP/s at 128 rows on the 2-core CI machine, against
-        ~105 for ``h @ Wᵀ`` (or ``W @ hᵀ`` into a transposed buffer); the softmax and the sums then run over dim 0.
-        """
-        logits = out.view(-1)[: weight.size(0) * hidden.size(0)].view(weight.size(0), hidden.size(0))
+        """Fp32 logits without autograd (the fused path), transformed like the model's: ``(n, V)`` for ``hidden``
+        ``(n, H)``, or with ``transposed`` ``(V, n)``; ``weight``/``bias`` already in the compute dtype, ``out`` a
+        contiguous fp32 buffer of at least ``V·n`` elements. Both are one ``W @ hᵀ`` product, written row-major
+        ``(V, n)`` (transposed) or into the transposed view of a row-major ``(n, V)``."""
+        vocab, count = weight.size(0), hidden.size(0)
+        flat = out.view(-1)[: vocab * count]
+        logits = flat.view(vocab, count) if transposed else flat.view(count, vocab)
         if weight.dtype == torch.float32:
-            torch.mm(weight, hidden.to(weight.dtype).t(), out=logits)
+            torch.mm(weight, hidden.to(weight.dtype).t(), out=logits if transposed else logits.t())
         else:
-            logits.copy_(torch.mm(weight, hidden.to(weight.dtype).t()))
+            product = torch.mm(weight, hidden.to(weight.dtype).t())
+            logits.copy_(product if transposed else product.t())
         if bias is not None:
-            logits.add_(bias.float().unsqueeze(-1))
+            logits.add_(bias.float().unsqueeze(-1) if transposed else bias.float())
         if self.logit_scale != 1.0:
             logits.mul_(self.logit_scale)
         if self.softcap is not None:
@@ -388,11 +389,22 @@ class _FrozenHeadLoss(torch.autograd.Function):
             spans = _spans(count, rows)
             width = max((span.stop - span.start for span in spans), default=0)
             vocab = head.vocab_size
-            # Two flat fp32 buffers of (positions × vocab), reused by every chunk, everything in them transposed,
-            # (vocab, positions), the product's fast orientation. The first: the logits (the policy's and, when the
-            # two share one projection, the reference's beside them; then the reference's probabilities). The
-            # second: log p_θ (then the gradient) and log p_ref beside it.
-            logits_buffer = torch.empty(vocab * width * (2 if shared else 1), dtype=torch.float32, device=hidden.device)
+            columns = width * (2 if shared else 1)
+            # A few positions against a large vocabulary (Gemma's 262,144 × 640 head, 128 positions) run faster as
+            # W @ hᵀ written row-major (V, n) than into a transposed (n, V): ~140 vs ~105 GFLOP/s on the 2-core CI
+            # machine; from ~256 positions on (SmolLM2's 49,152-entry head, 341) the products are even and the
+            # reductions over the vocabulary are faster along the contiguous last dimension (log-softmax 2.4×, argmax
+            # 6×). So on CPU, narrow chunks hold positions as columns (the vocabulary along dim 0); else as rows.
+            transposed = hidden.device.type == "cpu" and columns < TRANSPOSE_BELOW_POSITIONS
+            over = 0 if transposed else -1  # the vocabulary's dimension
+
+            def positions(tile: torch.Tensor, part: slice) -> torch.Tensor:
+                return tile[:, part] if transposed else tile[part]
+
+            # Two flat fp32 buffers of (positions × vocab), reused by every chunk. The first: the logits (the
+            # policy's and, when the two share one projection, the reference's beside them; then the reference's
+            # probabilities). The second: log p_θ (then the gradient) and log p_ref beside it.
+            logits_buffer = torch.empty(vocab * columns, dtype=torch.float32, device=hidden.device)
             log_probs_buffer = torch.empty(vocab * width * (2 if reference is not None else 1), dtype=torch.float32,
                                            device=hidden.device)  # fmt: skip
             for span in spans:
@@ -400,41 +412,48 @@ class _FrozenHeadLoss(torch.autograd.Function):
                 # One product for the policy's and the reference's positions when they share the projection: W is
                 # read once per chunk, and one 128-column product runs nearer the matmul peak than two of 64.
                 stacked = torch.cat([hidden[span], reference.hidden[span]]) if shared else hidden[span]
-                projected = head._project_transposed(stacked, weight, bias, out=logits_buffer)
-                all_log_probs = torch.log_softmax(projected, 0, out=_view(log_probs_buffer, projected.shape))
-                logits, log_probs = projected[:, :n], all_log_probs[:, :n]
+                projected = head._project(stacked, weight, bias, logits_buffer, transposed)
+                all_log_probs = torch.log_softmax(projected, over, out=_view(log_probs_buffer, projected.shape))
+                logits, log_probs = positions(projected, slice(0, n)), positions(all_log_probs, slice(0, n))
                 if want_argmax:
-                    argmax[span] = logits.argmax(0)
+                    argmax[span] = logits.argmax(over)
                 if need_grad and head.softcap is not None:  # dz/dz_raw = 1 − (z/c)², z the capped logits
                     chain = logits.div_(head.softcap).square_().neg_().add_(1.0)
                 else:
                     chain = None
                 if reference is not None:
                     if shared:
-                        ref_logits, ref_log_probs = projected[:, n:], all_log_probs[:, n:]
+                        ref_logits = positions(projected, slice(n, 2 * n))
+                        ref_log_probs = positions(all_log_probs, slice(n, 2 * n))
                     else:  # the chain keeps the logits buffer: the reference then needs another
                         out = torch.empty_like(logits_buffer) if chain is not None else logits_buffer
-                        ref_logits = reference.head._project_transposed(reference.hidden[span], ref_weight, ref_bias, out)
+                        ref_logits = reference.head._project(
+                            reference.hidden[span], ref_weight, ref_bias, out, transposed
+                        )
                         ref_log_probs = torch.log_softmax(
-                            ref_logits, 0, out=_view(log_probs_buffer[vocab * width :], ref_logits.shape)
+                            ref_logits, over, out=_view(log_probs_buffer[vocab * width :], ref_logits.shape)
                         )
                     target_probs = torch.exp(ref_log_probs, out=ref_logits)
                     # Σ_v p_ref (log p_ref − log p_θ), elementwise as F.kl_div: exactly 0 for equal distributions
-                    losses[span] = ref_log_probs.sub_(log_probs).mul_(target_probs).sum(0)
+                    losses[span] = ref_log_probs.sub_(log_probs).mul_(target_probs).sum(over)
                     if need_grad:  # softmax(z)·Σ_v p_ref − p_ref, with Σ_v p_ref = 1
                         grad = log_probs.exp_().sub_(target_probs)
                     del ref_logits, ref_log_probs, target_probs
                 else:
-                    ids, probs = target.ids[span].t(), target.probs[span].t()  # (K, n), as the logits
-                    losses[span] = -(probs * log_probs.gather(0, ids)).sum(0)
+                    ids, probs = target.ids[span], target.probs[span]
+                    if transposed:  # (K, n), as the logits
+                        ids, probs = ids.t(), probs.t()
+                    losses[span] = -(probs * log_probs.gather(over, ids)).sum(over)
                     if need_grad:
-                        grad = log_probs.exp_().mul_(probs.sum(0, keepdim=True)).scatter_add_(0, ids, -probs)
+                        mass = probs.sum(over, keepdim=True)
+                        grad = log_probs.exp_().mul_(mass).scatter_add_(over, ids, -probs)
                 if need_grad:
                     if chain is not None:
                         grad.mul_(chain)
                     if head.logit_scale != 1.0:
                         grad.mul_(head.logit_scale)
-                    grad_hidden[span] = torch.mm(grad.t().to(weight.dtype), weight).float()
+                    grad = grad.t() if transposed else grad
+                    grad_hidden[span] = torch.mm(grad.to(weight.dtype), weight).float()
                     del grad
                 del logits, log_probs, chain, projected, all_log_probs
             del logits_buffer, log_probs_buffer
