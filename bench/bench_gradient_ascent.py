@@ -143,10 +143,9 @@ def make_trainer(kind: str, model, tokenizer, paired, flat, batch_size: int, ste
         if torch_compile:
             # The same regional compilation as our trainers get, not the Trainer's whole-model one (which happens only
             # in train(), bypassed by the timed steps): the decoder blocks in place, the LM head left as it is.
-            from geounlearn_trl.methods.logprobs import body, repeated_blocks
+            from geounlearn_trl.methods.logprobs import compile_body
 
-            for block in repeated_blocks(body(trainer.model)):
-                block.compile()
+            compile_body(trainer.model)
         return trainer
     if kind in METHOD_KINDS:  # another method of the registry, with its defaults
         from geounlearn_trl.methods import method_classes
@@ -314,7 +313,7 @@ def time_steps(args) -> dict:
             data = build_data(tokenizer, args.batch_size, args.steps, args.prompt_style)
         trainers[kind] = make_trainer(kind, model, tokenizer, *data, args.batch_size, args.steps,
                                       torch_compile=args.torch_compile,
-                                      malloc_threshold_mib=0.0 if args.default_malloc else 1.0)  # fmt: skip
+                                      malloc_threshold_mib=args.malloc_threshold_mib)  # fmt: skip
         trainers[kind].create_optimizer_and_scheduler(num_training_steps=args.steps)
         trainers[kind].current_gradient_accumulation_steps = 1  # set by the Trainer's loop, read by training_step
     durations = {kind: [] for kind in kinds}
@@ -408,8 +407,7 @@ def memory_child(kind: str, args) -> None:
     loaded = peak_rss_mib()
     paired, flat = build_data(tokenizer, args.batch_size, args.memory_steps, args.prompt_style)
     trainer = make_trainer(kind, model, tokenizer, paired, flat, args.batch_size, args.memory_steps, ref_model=ref_model,
-                           torch_compile=args.torch_compile,
-                           malloc_threshold_mib=0.0 if args.default_malloc else 1.0)  # fmt: skip
+                           torch_compile=args.torch_compile, malloc_threshold_mib=args.malloc_threshold_mib)
     trainer.train()
     print(json.dumps({"kind": kind, "peak_rss_mib": peak_rss_mib(), "loaded_rss_mib": loaded}))
 
@@ -458,6 +456,7 @@ def main() -> None:
                                             *METHOD_KINDS])
     args = parser.parse_args()
     args.methods = [name for name in args.methods.split(",") if name]
+    args.malloc_threshold_mib = 0.0 if args.default_malloc else 1.0  # the trainers' cpu_malloc_threshold_mib
     unknown = [name for name in args.methods if name not in METHOD_KINDS]
     if unknown:
         parser.error(f"--methods: unknown {', '.join(unknown)} (known: {', '.join(METHOD_KINDS)})")

@@ -92,8 +92,9 @@ class TokenizedRowsConfig(SFTConfig):
     cpu_malloc_threshold_mib: float | None = field(
         default=1.0,
         metadata={"help": "On CPU, freed buffers above this size (MiB) go back to the OS (glibc's mmap threshold, "
-                          "methods/cpu_memory.py): a lower peak, paid in step time (Gemma 3 270M, 8 questions, 2 cores: "
-                          "3.7 GB and 12.4 s at 1, 4.6 GB and 7.1 s at 16). 0 or none: glibc's own dynamic threshold."},
+                          "methods/cpu_memory.py): a lower peak, paid in step time (Gemma 3 270M, 8 questions, 2 cores, "
+                          "bench/RESULTS.md: 3,682 MiB and 11.2 s at 1; 4,555 MiB and 7.5 s at 0). 0 or none: glibc's "
+                          "own dynamic threshold."},
     )
 
 
@@ -238,10 +239,9 @@ class BodyLossMixin:
     def _prepare_body(self) -> None:
         if self.args.torch_compile:
             compile_kwargs = {"backend": self.args.torch_compile_backend, "mode": self.args.torch_compile_mode}
-            blocks = logprobs.repeated_blocks(logprobs.body(self.model))
-            for block in blocks:
-                block.compile(**{k: v for k, v in compile_kwargs.items() if v is not None})
-            logger.info("torch_compile: %d decoder blocks compiled in place (%s)", len(blocks), compile_kwargs)
+            compile_kwargs = {key: value for key, value in compile_kwargs.items() if value is not None}
+            blocks = logprobs.compile_body(self.model, **compile_kwargs)
+            logger.info("torch_compile: %d decoder blocks compiled in place (%s)", blocks, compile_kwargs)
         threshold = self.args.cpu_malloc_threshold_mib
         if self.args.device.type == "cpu" and threshold:
             # freed activations leave the resident set (cpu_memory): memory for time, see the flag's help

@@ -6,10 +6,10 @@ resident. The threshold starts at 128 KiB but is dynamic: the first free of a ma
 size (up to 32 MiB), so after the first step of training the activations (1–32 MiB each) come from the heap and every
 hole between the saved activations of a forward stays resident. On Gemma 3 270M (8 questions, lettered options) that
 is about 1.3 GB of a 4.9 GB peak; with the threshold fixed at 1 MiB the peak is 3.6–3.7 GB. It costs step time:
-every buffer above the threshold is a fresh mapping, page-faulted in and unmapped again. Measured on the idle 2-core
-machine (a gradient-ascent LoRA step, eager, one process per setting): 12.4 s at 1 MiB (3.73 GB peak), 8.2 s at 4 MiB
-(4.49 GB), 7.1 s at 16 MiB (4.57 GB), 7.4 s with glibc's dynamic threshold (4.68 GB). The trainers take the
-threshold from their ``cpu_malloc_threshold_mib`` (default 1: the memory target; 0 leaves glibc's).
+every buffer above the threshold is a fresh mapping, page-faulted in and unmapped again. ``bench_gradient_ascent.py``
+on the idle 2-core machine (a gradient-ascent LoRA step, eager; bench/RESULTS.md): 11.2 s and a 3,682 MiB peak at
+1 MiB, 7.5 s and 4,555 MiB with glibc's dynamic threshold (``--default_malloc``). The trainers take the threshold from
+their ``cpu_malloc_threshold_mib`` (default 1: the memory target; 0 leaves glibc's).
 
 :func:`return_large_frees_to_os` fixes the threshold (``mallopt(M_MMAP_THRESHOLD)``, which also turns the dynamic
 adjustment off). It is process-wide (once fixed, it stays fixed for the process), so the trainers call it only when

@@ -90,6 +90,15 @@ def repeated_blocks(module: nn.Module) -> list[nn.Module]:
     return [block for child in module.children() for block in repeated_blocks(child)]
 
 
+def compile_body(model: nn.Module, **compile_kwargs) -> int:
+    """Regional compilation of ``model``'s body: each repeated block compiled in place (``module.compile()``, so the
+    module, its hooks and PEFT's adapter switches stay as they are); the number of blocks compiled."""
+    blocks = repeated_blocks(body(model))
+    for block in blocks:
+        block.compile(**compile_kwargs)
+    return len(blocks)
+
+
 def hidden_states(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
     """The body's last hidden states ``(B, L, H)``: what the LM head would read at every position."""
     outputs = body(model)(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
@@ -168,8 +177,7 @@ class OutputHead:
         contiguous fp32 buffer of at least ``V·n`` elements. Both are one ``W @ hᵀ`` product, written row-major
         ``(V, n)`` (transposed) or into the transposed view of a row-major ``(n, V)``."""
         vocab, count = weight.size(0), hidden.size(0)
-        flat = out.view(-1)[: vocab * count]
-        logits = flat.view(vocab, count) if transposed else flat.view(count, vocab)
+        logits = _view(out, torch.Size((vocab, count) if transposed else (count, vocab)))
         if weight.dtype == torch.float32:
             torch.mm(weight, hidden.to(weight.dtype).t(), out=logits if transposed else logits.t())
         else:
